@@ -1,0 +1,3 @@
+"""Ingest Desk: get business users' spreadsheets into Apache Druid, fast, correctly and visibly."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,40 @@
+"""Command line: `ingest-desk` opens the window; subcommands run the same services headless."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app import __version__
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ingest-desk")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Ingest Desk: validate spreadsheets locally and load them into Apache Druid.
+
+    Run without a command to open the desktop window.
+    """
+    if ctx.invoked_subcommand is None:
+        from app.ui.app import run_gui  # noqa: PLC0415 - Qt loads only for the window
+
+        sys.exit(run_gui())
+
+
+def _register_commands() -> None:
+    # Each command family lives in app/commands/; importing them here keeps `--help` complete.
+    from app.commands import data  # noqa: PLC0415
+
+    cli.add_command(data.validate_command)
+    cli.add_command(data.stage_command)
+
+
+def main() -> None:
+    _register_commands()
+    cli(prog_name="ingest-desk")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Drives tasks through their states using the services; no Qt."""

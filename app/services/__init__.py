@@ -1,0 +1,1 @@
+"""Services: everything that touches files, the network or the database. Never imports Qt."""

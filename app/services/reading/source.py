@@ -1,0 +1,126 @@
+"""The reader's result type and the dispatcher that picks the delimited or the Excel reader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from app.domain.validation import (
+    SheetInfo,
+    Severity,
+    SniffDecision,
+    SourceKind,
+    ValidationIssue,
+)
+from app.services.reading.detect import ContainerKind, detect
+from app.services.reading.errors import UnreadableFileError
+
+# Every frame carries the row number the user sees (Excel row or text-editor record), so each
+# issue can point at it. The name cannot collide: headers are made unique against it.
+ROW_COLUMN = "__source_row"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    sheet: str | None = None
+    max_expanded_bytes: int = 4096 * 1024 * 1024
+    max_columns: int = 5000
+    # Overrides for the sniffers (the user corrected a guess in the dialog or on the CLI).
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None  # 1-based line/row of the header
+    temp_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTable:
+    """A file opened for validation: a lazy frame plus everything the reader decided."""
+
+    path: Path
+    kind: SourceKind
+    frame: pl.LazyFrame  # user columns (unique names) + ROW_COLUMN
+    columns: tuple[str, ...]
+    source_names: tuple[str, ...]  # header text as written in the file
+    decisions: tuple[SniffDecision, ...] = ()
+    issues: tuple[ValidationIssue, ...] = ()
+    sheet: str | None = None
+    sheets: tuple[SheetInfo, ...] = ()
+    decimal_comma: bool = False
+    # Excel only: whether the workbook counts serial dates from 1904 (old Mac Excel).
+    date1904: bool = False
+    # Rows known to be excluded at the end (totals, notes), reported but not validated.
+    footer_rows: int = 0
+    cleanup: Callable[[], None] = field(default=lambda: None)
+
+    def close(self) -> None:
+        self.cleanup()
+
+
+def make_unique_headers(raw: list[str | None]) -> tuple[list[str], list[ValidationIssue]]:
+    """Blank headers get a positional name, duplicates a suffix; each change is a warning."""
+    names: list[str] = []
+    issues: list[ValidationIssue] = []
+    seen: set[str] = {ROW_COLUMN}
+    for index, value in enumerate(raw, start=1):
+        base = (value or "").strip()
+        if not base:
+            base = f"column_{index}"
+            issues.append(
+                ValidationIssue(
+                    Severity.WARNING,
+                    "blank_header",
+                    f"Column {index} has no header; named it '{base}'.",
+                    column=base,
+                )
+            )
+        name = base
+        suffix = 2
+        while name in seen:
+            name = f"{base}_{suffix}"
+            suffix += 1
+        if name != base:
+            issues.append(
+                ValidationIssue(
+                    Severity.WARNING,
+                    "duplicate_header",
+                    f"Header '{base}' appears more than once; column {index} renamed to '{name}'.",
+                    column=name,
+                    value=base,
+                )
+            )
+        seen.add(name)
+        names.append(name)
+    return names, issues
+
+
+def list_sheets(path: Path) -> tuple[SheetInfo, ...]:
+    """Sheets of a workbook with their row counts; an empty tuple for delimited text."""
+    detection = detect(path)
+    if detection.kind is ContainerKind.TEXT:
+        return ()
+    from app.services.reading import excel  # noqa: PLC0415 - keeps CSV-only runs light
+
+    return excel.list_workbook_sheets(path, detection)
+
+
+def open_source(path: Path, options: ReadOptions | None = None) -> SourceTable:
+    """Open a file by its content; raises UnreadableFileError with a user-facing message."""
+    options = options or ReadOptions()
+    path = Path(path)
+    detection = detect(path)
+    if detection.kind is ContainerKind.ENCRYPTED_OFFICE:
+        raise UnreadableFileError(
+            "encrypted_workbook",
+            f"{path.name} is protected with a password. Open it in Excel, remove the password "
+            "(File > Info > Protect Workbook), save, and drop it again.",
+        )
+    if detection.kind is ContainerKind.TEXT:
+        from app.services.reading import delimited  # noqa: PLC0415
+
+        return delimited.open_delimited(path, detection, options)
+    from app.services.reading import excel  # noqa: PLC0415
+
+    return excel.open_workbook(path, detection, options)

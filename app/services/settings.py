@@ -1,0 +1,99 @@
+"""Typed application settings: the user's settings file, overridden by INGEST_DESK_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "ingest-desk"
+ENV_PREFIX = "INGEST_DESK_"
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def settings_file() -> Path:
+    """The settings file; INGEST_DESK_SETTINGS_FILE points elsewhere (tests, portable installs)."""
+    override = os.environ.get(f"{ENV_PREFIX}SETTINGS_FILE")
+    return Path(override) if override else config_dir() / "settings.toml"
+
+
+class Settings(BaseSettings):
+    """Non-secret configuration. Secrets live in the OS keyring, never here."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # Task store: a PostgreSQL URL shares tasks between clients; unset means embedded SQLite.
+    database_url: str | None = None
+
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = "ingest-desk"
+    s3_region: str | None = None
+    s3_profile: str | None = None
+    s3_path_style: bool = False
+    s3_sse: Literal["none", "AES256", "aws:kms"] = "none"
+    s3_kms_key_id: str | None = None
+
+    druid_url: str | None = None
+    druid_username: str | None = None
+    druid_verify_tls: bool = True
+    druid_timeout_s: float = 30.0
+
+    # Timestamps without a zone are read in this zone; the report states it.
+    default_timezone: str = "UTC"
+    staging_format: Literal["ndjson.gz", "parquet"] = "ndjson.gz"
+    staging_part_mb: int = Field(default=256, ge=1)
+    # Guards against decompression bombs: the most a compressed input may expand to.
+    max_expanded_mb: int = Field(default=4096, ge=1)
+    max_columns: int = Field(default=5000, ge=1)
+    max_cell_chars: int = Field(default=65536, ge=1)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{data_dir() / 'tasks.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file so automation and the dev stack never edit user files.
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=settings_file()),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs everything and runs the whole test suite: lint, types, layer contracts, pytest.
+# The tests start the services they need themselves (PostgreSQL, moto's S3 server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh test
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff";          ruff check app tests bench scripts
+echo "== mypy";          mypy
+echo "== import-linter"; lint-imports
+echo "== pytest";        pytest "$@"
