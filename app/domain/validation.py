@@ -1,4 +1,4 @@
-"""What reading and validating a file found: sniffing decisions, column profiles, issues, verdict."""
+"""What reading and validating a file found: sniffing decisions, profiles, issues, verdict."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def _sniff_ole2(path: Path) -> ContainerKind:
             office = msoffcrypto.OfficeFile(handle)
             if office.is_encrypted():
                 return ContainerKind.ENCRYPTED_OFFICE
-    except Exception:  # noqa: BLE001 - msoffcrypto raises many types; calamine decides next
+    except Exception:  # noqa: BLE001, S110 - msoffcrypto raises many types; calamine decides next
         pass
     return ContainerKind.XLS
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 
 from app.domain.validation import (
-    SheetInfo,
     Severity,
+    SheetInfo,
     SniffDecision,
     SourceKind,
     ValidationIssue,

@@ -1,0 +1,303 @@
+"""`ingest-desk validate` and `ingest-desk stage`: the data engine without a window."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from app.domain.validation import DateOrder, ValidationReport, Verdict
+from app.services.reading import ReadOptions, UnreadableFileError, open_source
+from app.services.report_export import export_bad_rows, report_to_dict, report_to_json
+from app.services.settings import load_settings
+from app.services.staging import StagingOptions, validate_and_stage
+from app.services.template_files import TemplateError, load_template
+from app.services.validation import ValidateOptions, validate_source
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+_MAX_PRINTED_ISSUES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    read: ReadOptions
+    validate: ValidateOptions
+
+
+def _common_options(func: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option("--sheet", help="Workbook sheet to read (default: the one with most data)."),
+        click.option(
+            "--template",
+            "template_path",
+            type=click.Path(path_type=Path),
+            help="JSON or TOML template with column rules.",
+        ),
+        click.option("--datasource", help="Druid datasource name to check."),
+        click.option(
+            "--date-order",
+            type=click.Choice([o.value for o in DateOrder]),
+            help="How to read dates such as 03/04/2024.",
+        ),
+        click.option("--timestamp-column", help="Column to use as Druid's __time."),
+        click.option(
+            "--constant-timestamp",
+            type=click.DateTime(),
+            help="Give every row this timestamp (files without a date column).",
+        ),
+        click.option("--timezone", help="Zone for timestamps written without one (default UTC)."),
+        click.option("--encoding", help="Override the detected text encoding."),
+        click.option("--delimiter", help="Override the detected delimiter."),
+        click.option("--header-row", type=int, help="Override the detected header row (1-based)."),
+        click.option(
+            "--max-error-rows",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Rows with errors that may be left out instead of failing the file.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _inputs(kwargs: dict[str, object]) -> _Inputs:
+    settings = load_settings()
+    template = None
+    template_path = kwargs.get("template_path")
+    if isinstance(template_path, Path):
+        template = load_template(template_path)
+    sheet = kwargs.get("sheet") or (template.sheet if template else None)
+    delimiter = kwargs.get("delimiter")
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    header_row = kwargs.get("header_row")
+    read = ReadOptions(
+        sheet=str(sheet) if sheet else None,
+        max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
+        max_columns=settings.max_columns,
+        encoding=str(kwargs["encoding"]) if kwargs.get("encoding") else None,
+        delimiter=str(delimiter) if delimiter else None,
+        header_row=header_row if isinstance(header_row, int) else None,
+    )
+    constant = kwargs.get("constant_timestamp")
+    order = kwargs.get("date_order")
+    validate = ValidateOptions(
+        template=template,
+        timezone=str(kwargs.get("timezone") or settings.default_timezone),
+        date_order=DateOrder(str(order)) if order else None,
+        timestamp_column=str(kwargs["timestamp_column"])
+        if kwargs.get("timestamp_column")
+        else None,
+        constant_timestamp=constant if isinstance(constant, datetime) else None,
+        datasource=str(kwargs["datasource"]) if kwargs.get("datasource") else None,
+        max_error_rows=int(kwargs.get("max_error_rows") or 0),  # type: ignore[call-overload]
+        max_cell_chars=settings.max_cell_chars,
+    )
+    return _Inputs(read, validate)
+
+
+def _exit_code(report: ValidationReport) -> int:
+    return EXIT_VALID if report.verdict is Verdict.VALID else EXIT_INVALID
+
+
+def _print_report(report: ValidationReport) -> None:
+    echo = click.echo
+    echo(f"File:    {report.file}")
+    if report.sheet:
+        others = ", ".join(
+            f"{s.name} ({s.rows:,} rows)" for s in report.sheets if s.name != report.sheet
+        )
+        echo(f"Sheet:   {report.sheet}" + (f"   other sheets: {others}" if others else ""))
+    echo(f"Rows:    {report.rows:,}")
+    echo("How the file was read:")
+    for decision in report.decisions:
+        value = "tab" if decision.value == "\t" else decision.value
+        echo(f"  {decision.name:<16} {value:<12} {decision.reason}")
+    echo("Columns:")
+    for column in report.columns:
+        span = ""
+        if column.minimum is not None:
+            span = f" [{column.minimum} .. {column.maximum}]"
+        echo(f"  {column.name:<24} {column.type.value:<9} nulls={column.nulls:<6}{span}")
+        echo(f"  {'':<24} {column.evidence}")
+    if report.timestamp:
+        t = report.timestamp
+        label = t.column or "(constant)"
+        echo(f"Timestamp: {label} - {t.reason}; times without a zone are read as {t.zone}")
+    for pending in report.pending:
+        echo(f"DECISION NEEDED: {pending.question}")
+        echo(
+            f"  {pending.evidence}. Re-run with "
+            + " or ".join(f"--date-order {option}" for option in pending.options)
+        )
+    shown = report.issues[:_MAX_PRINTED_ISSUES]
+    for issue in shown:
+        where = []
+        if issue.row is not None:
+            where.append(f"row {issue.row}")
+        if issue.column:
+            where.append(f"column '{issue.column}'")
+        prefix = f"{issue.severity.value.upper()}" + (f" ({', '.join(where)})" if where else "")
+        echo(f"{prefix}: {issue.message}")
+    if len(report.issues) > len(shown):
+        echo(f"... and {len(report.issues) - len(shown)} more issues (use --json for all).")
+    errors = report.rows_with_errors
+    echo(
+        f"Verdict: {report.verdict.value.upper()}"
+        + (f" ({errors:,} rows with errors)" if errors else "")
+    )
+
+
+def _unreadable(exc: UnreadableFileError | TemplateError, as_json: bool, path: Path) -> None:
+    code = exc.code if isinstance(exc, UnreadableFileError) else "bad_template"
+    message = str(exc)
+    if as_json:
+        click.echo(report_to_json_unreadable(path, code, message))
+    else:
+        click.echo(f"Cannot read {path.name}: {message}", err=True)
+    sys.exit(EXIT_UNREADABLE)
+
+
+def report_to_json_unreadable(path: Path, code: str, message: str) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(
+        {
+            "file": str(path),
+            "verdict": Verdict.UNREADABLE.value,
+            "code": code,
+            "message": message,
+            "rows": 0,
+            "issues": [
+                {
+                    "severity": "error",
+                    "code": code,
+                    "row": None,
+                    "column": None,
+                    "value": None,
+                    "message": message,
+                }
+            ],
+        },
+        indent=2,
+    )
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@_common_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for automation.")
+@click.option(
+    "--export-errors",
+    type=click.Path(path_type=Path),
+    help="Write the rows with errors and a reason column (.xlsx or .csv).",
+)
+def validate_command(
+    file: Path, as_json: bool, export_errors: Path | None, **kwargs: object
+) -> None:
+    """Check every row of FILE. Exit 0 valid, 1 invalid or needs a decision, 2 unreadable."""
+    try:
+        inputs = _inputs(kwargs)
+        source = open_source(file, inputs.read)
+    except (UnreadableFileError, TemplateError) as exc:
+        _unreadable(exc, as_json, file)
+        return
+    try:
+        outcome = validate_source(source, inputs.validate)
+    except UnreadableFileError as exc:
+        _unreadable(exc, as_json, file)
+        return
+    finally:
+        source.close()
+    report = outcome.report
+    if export_errors and outcome.bad_rows is not None:
+        export_bad_rows(outcome.bad_rows, export_errors)
+    if as_json:
+        payload = report_to_dict(report)
+        if export_errors:
+            payload["exported_errors"] = (
+                str(export_errors) if outcome.bad_rows is not None else None
+            )
+        import json  # noqa: PLC0415
+
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        _print_report(report)
+        if export_errors and outcome.bad_rows is not None:
+            click.echo(f"Rows with errors written to {export_errors}")
+    sys.exit(_exit_code(report))
+
+
+@click.command("stage")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the staging file.",
+)
+@click.option(
+    "--format",
+    "staging_format",
+    type=click.Choice(["ndjson.gz", "parquet"]),
+    default=None,
+    help="Staging format (default from settings: ndjson.gz).",
+)
+@_common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stage_command(
+    file: Path, out_dir: Path, staging_format: str | None, as_json: bool, **kwargs: object
+) -> None:
+    """Validate FILE and write the typed staging file Druid will read into --out."""
+    settings = load_settings()
+    try:
+        inputs = _inputs(kwargs)
+        source = open_source(file, inputs.read)
+    except (UnreadableFileError, TemplateError) as exc:
+        _unreadable(exc, as_json, file)
+        return
+    fmt = staging_format or settings.staging_format
+    try:
+        outcome, result = validate_and_stage(
+            source,
+            inputs.validate,
+            out_dir,
+            file.name.split(".")[0],
+            StagingOptions(format=fmt),  # type: ignore[arg-type]
+        )
+    except UnreadableFileError as exc:
+        _unreadable(exc, as_json, file)
+        return
+    finally:
+        source.close()
+    if result is None:
+        if as_json:
+            click.echo(report_to_json(outcome.report))
+        else:
+            _print_report(outcome.report)
+            click.echo("Not staged: fix the errors or make the decision above.", err=True)
+        sys.exit(EXIT_INVALID)
+    figures = {
+        "path": str(result.path),
+        "format": result.format,
+        "rows": result.rows,
+        "excluded_rows": result.excluded_rows,
+        "bytes": result.bytes,
+        "sha256": result.sha256,
+        "min_time_ms": result.min_time_ms,
+        "max_time_ms": result.max_time_ms,
+    }
+    if as_json:
+        import json  # noqa: PLC0415
+
+        click.echo(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            click.echo(f"{key:<14} {value}")
+    sys.exit(EXIT_VALID)

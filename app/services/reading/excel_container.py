@@ -1,0 +1,166 @@
+"""Workbook container checks done before calamine sees the file: ZIP bomb guard, date system."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.services.reading.detect import ContainerKind
+from app.services.reading.errors import UnreadableFileError
+
+# Deflate cannot beat roughly 1032:1, and real sheet XML rarely passes 200:1 because every cell
+# carries its own address; a member above this ratio is built to explode, not to be read.
+MAX_COMPRESSION_RATIO = 500
+# Small members may legitimately be very compressible (empty styles, shared formulas).
+_RATIO_FLOOR_BYTES = 16 * 1024 * 1024
+
+_ZIP_KINDS = frozenset({ContainerKind.XLSX, ContainerKind.XLSB, ContainerKind.ODS})
+
+_DATE1904_XML = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*?\bdate1904\s*=\s*[\"'](1|true)[\"']")
+_ODS_NULL_DATE = re.compile(rb"null-date\b[^>]*?date-value\s*=\s*[\"'](\d{4})-(\d\d)-(\d\d)")
+
+_BRT_WB_PROP = 0x0099  # XLSB workbook properties record; bit 0 of its flags is fDate1904
+_BIFF_DATEMODE = 0x0022  # XLS globals record: 1 means the 1904 date system
+_BIFF_EOF = 0x000A
+
+
+@dataclass(frozen=True, slots=True)
+class DateSystem:
+    date1904: bool
+    reason: str
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):,.0f} MB"
+
+
+def guard_expansion(path: Path, kind: ContainerKind, max_expanded_bytes: int) -> None:
+    """Refuse a ZIP-based workbook whose declared contents would expand beyond the limits."""
+    if kind not in _ZIP_KINDS:
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+        raise UnreadableFileError(
+            "corrupt_workbook",
+            f"{path.name} is damaged: its ZIP structure cannot be read ({exc}). "
+            "It may be truncated: copy it again or re-save it from Excel.",
+        ) from exc
+    total = sum(member.file_size for member in members)
+    if total > max_expanded_bytes:
+        raise UnreadableFileError(
+            "decompression_bomb",
+            f"{path.name} would expand to {_mib(total)} when opened, more than the "
+            f"{_mib(max_expanded_bytes)} limit. Split the workbook or save the sheet as CSV.",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size >= _RATIO_FLOOR_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise UnreadableFileError(
+                "decompression_bomb",
+                f"{path.name} contains a part ({member.filename}) that expands {ratio:,.0f} times "
+                f"to {_mib(member.file_size)}; real workbooks never compress that much "
+                f"(limit {MAX_COMPRESSION_RATIO}:1), so it was not opened.",
+            )
+
+
+def detect_date_system(path: Path, kind: ContainerKind) -> DateSystem:
+    """Which epoch the workbook's serial dates count from; unreadable settings mean 1900."""
+    try:
+        if kind is ContainerKind.XLSX:
+            return _xlsx_date_system(path)
+        if kind is ContainerKind.XLSB:
+            return _xlsb_date_system(path)
+        if kind is ContainerKind.XLS:
+            return _xls_date_system(path)
+        if kind is ContainerKind.ODS:
+            return _ods_date_system(path)
+    except (OSError, KeyError, zipfile.BadZipFile, zlib.error, struct.error) as exc:
+        # calamine reports real damage with a better message; the date setting is not worth
+        # failing for, so fall back to Excel's default and say so.
+        return DateSystem(
+            False,
+            f"the workbook's date setting could not be read ({exc}); "
+            "assumed Excel's default 1900 date system",
+        )
+    return DateSystem(False, "Excel's default 1900 date system")
+
+
+_SAID_1904 = (
+    "the workbook uses the 1904 date system (a setting from older Mac Excel), so date "
+    "serial numbers count from 1904-01-01"
+)
+_SAID_1900 = "the workbook uses Excel's standard 1900 date system"
+
+
+def _xlsx_date_system(path: Path) -> DateSystem:
+    with zipfile.ZipFile(path) as archive, archive.open("xl/workbook.xml") as handle:
+        # workbookPr comes before the sheet list, so the head of the part is enough.
+        head = handle.read(64 * 1024)
+    is1904 = _DATE1904_XML.search(head) is not None
+    return DateSystem(is1904, _SAID_1904 if is1904 else _SAID_1900)
+
+
+def _read_varint(data: bytes, pos: int, max_bytes: int) -> tuple[int, int]:
+    value = 0
+    for shift in range(max_bytes):
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << (7 * shift)
+        if not byte & 0x80:
+            break
+    return value, pos
+
+
+def _xlsb_date_system(path: Path) -> DateSystem:
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read("xl/workbook.bin")
+    pos = 0
+    # BIFF12 records: a 1-2 byte type and a 1-4 byte size, both 7 bits per byte.
+    while pos < len(data):
+        record, pos = _read_varint(data, pos, 2)
+        size, pos = _read_varint(data, pos, 4)
+        if record == _BRT_WB_PROP and size >= 4:
+            (flags,) = struct.unpack_from("<I", data, pos)
+            is1904 = bool(flags & 1)
+            return DateSystem(is1904, _SAID_1904 if is1904 else _SAID_1900)
+        pos += size
+    return DateSystem(False, _SAID_1900)
+
+
+def _xls_date_system(path: Path) -> DateSystem:
+    import olefile  # noqa: PLC0415 - msoffcrypto's dependency; only legacy .xls needs it
+
+    with olefile.OleFileIO(str(path)) as ole:
+        stream_name = "Workbook" if ole.exists("Workbook") else "Book"
+        data: bytes = ole.openstream(stream_name).read()
+    pos = 0
+    # BIFF8 globals: 2-byte type, 2-byte length; DATEMODE sits before the first EOF record.
+    while pos + 4 <= len(data):
+        record, length = struct.unpack_from("<HH", data, pos)
+        if record == _BIFF_DATEMODE and length >= 2:
+            (mode,) = struct.unpack_from("<H", data, pos + 4)
+            return DateSystem(mode == 1, _SAID_1904 if mode == 1 else _SAID_1900)
+        if record == _BIFF_EOF:
+            break
+        pos += 4 + length
+    return DateSystem(False, _SAID_1900)
+
+
+def _ods_date_system(path: Path) -> DateSystem:
+    with zipfile.ZipFile(path) as archive, archive.open("content.xml") as handle:
+        # calculation-settings precede the tables, so the head of content.xml is enough.
+        head = handle.read(256 * 1024)
+    match = _ODS_NULL_DATE.search(head)
+    if match and match.group(1) == b"1904":
+        return DateSystem(True, "the spreadsheet counts date serial numbers from 1904-01-01")
+    return DateSystem(
+        False,
+        "OpenDocument stores dates as calendar dates; plain serial numbers count from 1899-12-30 "
+        "like Excel's 1900 system",
+    )

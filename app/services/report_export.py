@@ -1,0 +1,113 @@
+"""Serialise a validation report to JSON, and export the bad rows to a workbook users can open."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from app.domain.validation import CellValue, ColumnProfile, ValidationReport
+
+
+def _cell(value: CellValue) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and math.isnan(value):  # NaN is not JSON
+        return None
+    return value
+
+
+def _column(profile: ColumnProfile) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "type": profile.type.value,
+        "evidence": profile.evidence,
+        "nulls": profile.nulls,
+        "distinct": profile.distinct_estimate,
+        "min": _cell(profile.minimum),
+        "max": _cell(profile.maximum),
+        "overridden": profile.overridden,
+    }
+
+
+def report_to_dict(report: ValidationReport) -> dict[str, Any]:
+    """The stable automation format printed by `ingest-desk validate --json`."""
+    timestamp = report.timestamp
+    return {
+        "file": str(report.file),
+        "verdict": report.verdict.value,
+        "rows": report.rows,
+        "kind": report.kind.value,
+        "sheet": report.sheet,
+        "sheets": [{"name": s.name, "rows": s.rows, "columns": s.columns} for s in report.sheets],
+        "timestamp_column": timestamp.column if timestamp and timestamp.column else None,
+        "timestamp": None
+        if timestamp is None
+        else {
+            "column": timestamp.column or None,
+            "format": timestamp.format,
+            "date_order": timestamp.date_order.value if timestamp.date_order else None,
+            "zone": timestamp.zone,
+            "reason": timestamp.reason,
+        },
+        "columns": [_column(c) for c in report.columns],
+        "issues": [
+            {
+                "severity": i.severity.value,
+                "code": i.code,
+                "row": i.row,
+                "column": i.column,
+                "value": i.value,
+                "message": i.message,
+            }
+            for i in report.issues
+        ],
+        "pending_decisions": [
+            {
+                "code": p.code,
+                "column": p.column,
+                "question": p.question,
+                "options": list(p.options),
+                "evidence": p.evidence,
+            }
+            for p in report.pending
+        ],
+        "rows_with_errors": report.rows_with_errors,
+        "encoding": report.decision("encoding"),
+        "delimiter": report.decision("delimiter"),
+        "header_row": _int_or_none(report.decision("header_row")),
+        "decisions": [
+            {"name": d.name, "value": d.value, "reason": d.reason} for d in report.decisions
+        ],
+    }
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def report_to_json(report: ValidationReport, indent: int | None = 2) -> str:
+    return json.dumps(report_to_dict(report), indent=indent, ensure_ascii=False)
+
+
+def export_bad_rows(bad_rows: pl.DataFrame, target: Path) -> Path:
+    """Write the bad rows with a reason column: .xlsx for Excel users, otherwise CSV."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame = bad_rows.with_columns(
+        [
+            pl.col(name).cast(pl.String)
+            for name, dtype in bad_rows.schema.items()
+            if isinstance(dtype, (pl.Datetime, pl.Date, pl.Duration, pl.Time))
+        ]
+    )
+    if target.suffix.lower() == ".xlsx":
+        frame.write_excel(target, worksheet="Rows with errors", autofit=True, freeze_panes=(1, 0))
+    else:
+        # A BOM lets Excel recognise UTF-8 when the user double-clicks the CSV.
+        frame.write_csv(target, include_bom=True)
+    return target
