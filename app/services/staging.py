@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import queue
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,16 +78,32 @@ class _BackgroundWriter:
             raise self._error
 
 
-class _NdjsonGzipWriter(_BackgroundWriter):
+class _NdjsonGzipWriter:
+    """NDJSON compressed as one gzip member per batch on a thread pool, written in order.
+
+    zlib releases the GIL, so every core compresses; concatenated members are a valid gzip
+    file that gzip, Python and Druid (which reads multi-member gzip) all decompress whole.
+    """
+
     def __init__(self, path: Path, level: int) -> None:
-        self._handle = gzip.open(path, "wb", compresslevel=level)  # noqa: SIM115 - closed in _finish
-        super().__init__()
+        self._handle = path.open("wb")
+        self._level = level
+        self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="gzip")
+        self._pending: deque[Future[bytes]] = deque()
 
-    def _consume(self, batch: pl.DataFrame) -> None:
-        self._handle.write(batch.write_ndjson().encode("utf-8"))
+    def write(self, batch: pl.DataFrame) -> None:
+        data = batch.write_ndjson().encode("utf-8")
+        self._pending.append(self._pool.submit(gzip.compress, data, self._level, mtime=0))
+        while len(self._pending) > _QUEUE_DEPTH:
+            self._handle.write(self._pending.popleft().result())
 
-    def _finish(self) -> None:
-        self._handle.close()
+    def close(self) -> None:
+        try:
+            while self._pending:
+                self._handle.write(self._pending.popleft().result())
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._handle.close()
 
 
 class _ParquetWriter(_BackgroundWriter):

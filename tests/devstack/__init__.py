@@ -1,0 +1,1 @@
+"""Helpers that start the native dev stack (scripts/devstack) for tests against a real Druid."""
