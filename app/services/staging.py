@@ -8,8 +8,8 @@ import os
 import queue
 import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +25,8 @@ from app.services.validation import TIME_COLUMN, ValidateOptions, ValidationOutc
 from app.services.validation.scan import run_scan
 
 StagingFormat = Literal["ndjson.gz", "parquet"]
-_QUEUE_DEPTH = 4  # batches in flight to the writer thread: bounds memory
-_ROW_GROUP_ROWS = 500_000
+_QUEUE_DEPTH = 2  # batches in flight to the writer: bounds memory
+_ROW_GROUP_ROWS = 200_000
 
 
 class NotStageableError(Exception):
