@@ -9,7 +9,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import workbooks
 
 from app.domain.validation import Severity, SourceKind
 from app.services.reading import excel
@@ -21,6 +20,7 @@ from app.services.reading.source import (
     list_sheets,
     open_source,
 )
+from tests.reading import workbooks
 
 
 def _decision(table: SourceTable, name: str) -> tuple[str, str]:

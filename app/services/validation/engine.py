@@ -281,7 +281,11 @@ def validate_source(
     for name in source.columns:
         profile = typed[name].profile
         if chosen and chosen.column == name and chosen.format == ts.EXCEL_SERIAL:
-            profile = replace(profile, type=ColumnType.TIMESTAMP, evidence=chosen.reason)
+            low, high = _serial_range(facts[name], source.date1904, zone)
+            profile = replace(
+                profile, type=ColumnType.TIMESTAMP, evidence=chosen.reason, minimum=low,
+                maximum=high,
+            )
             final_views[name] = ColumnView(ColumnType.TIMESTAMP, ())
         profiles.append(profile)
     issues.extend(column_name_issues(list(source.columns), list(outputs.values()), ts_name))
@@ -292,7 +296,7 @@ def validate_source(
         if time.spec
         else None
     )
-    time_range = _time_range(facts, chosen, options)
+    time_range = _time_range(facts, chosen, options, source.date1904, zone)
     checks = _row_checks(typed, facts, template, options, time, time_value, time_range, rows)
 
     reader_rows = sorted(
@@ -440,10 +444,21 @@ def _output_exprs(
     return exprs
 
 
+def _serial_range(
+    item: profiling.ColumnFacts, date1904: bool, zone: str
+) -> tuple[datetime | None, datetime | None]:
+    low, high = item.get("num_min"), item.get("num_max")
+    if low is None or high is None:
+        return None, None
+    return ts.serial_to_datetime(low, date1904, zone), ts.serial_to_datetime(high, date1904, zone)
+
+
 def _time_range(
     facts: dict[str, profiling.ColumnFacts],
     choice: TimestampChoice | None,
     options: ValidateOptions,
+    date1904: bool,
+    zone: str,
 ) -> tuple[datetime | None, datetime | None]:
     if choice is None:
         return None, None
@@ -451,7 +466,7 @@ def _time_range(
         return options.constant_timestamp, options.constant_timestamp
     item = facts[choice.column]
     if choice.format == ts.EXCEL_SERIAL:
-        return item.get("serial_min"), item.get("serial_max")
+        return _serial_range(item, date1904, zone)
     if choice.format == ts.NATIVE:
         return item.get("native_min"), item.get("native_max")
     return item.get(f"ts_min:{choice.format}"), item.get(f"ts_max:{choice.format}")

@@ -306,9 +306,6 @@ def fast_pass(facts: list[ColumnFacts], decimal_comma: bool, zone: str) -> PassP
             if item.dtype.is_float():
                 whole = x.is_not_null() & (x == x.floor()) & (x.abs() < 2.0**53)
                 plan.aggs.append(sum_of(key("whole"), whole))
-            if item.test_serial:
-                serial = ts.excel_serial_to_utc(x, False, "UTC")
-                plan.aggs += [min_of(key("serial_min"), serial), max_of(key("serial_max"), serial)]
         elif isinstance(item.dtype, (pl.Datetime, pl.Date)):
             native = ts.native_to_utc(x, item.dtype, zone)
             plan.aggs += [min_of(key("native_min"), native), max_of(key("native_max"), native)]

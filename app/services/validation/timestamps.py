@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -93,6 +95,14 @@ def excel_serial_to_utc(expr: pl.Expr, date1904: bool, zone: str) -> pl.Expr:
     millis = (expr.cast(pl.Float64) * _DAY_MS).round(0).cast(pl.Int64) + epoch
     naive = millis.cast(pl.Datetime("ms"))
     return _localise(naive, zone)
+
+
+def serial_to_datetime(serial: float, date1904: bool, zone: str) -> datetime:
+    """One Excel serial as an aware UTC datetime (the same maths as excel_serial_to_utc)."""
+    epoch = _EXCEL_EPOCH_MS_1904 if date1904 else _EXCEL_EPOCH_MS_1900
+    millis = round(serial * _DAY_MS) + epoch
+    naive = datetime(1970, 1, 1) + timedelta(milliseconds=millis)
+    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def epoch_ms(expr: pl.Expr) -> pl.Expr:
