@@ -12,11 +12,13 @@ from app.services.validation.engine import (
     ValidationOutcome,
     validate_source,
 )
+from app.services.validation.scan import ScanCancelledError
 
 __all__ = [
     "REASON_COLUMN",
     "TIME_COLUMN",
     "OutputColumn",
+    "ScanCancelledError",
     "SpeculativeSink",
     "StagingPlan",
     "ValidateOptions",

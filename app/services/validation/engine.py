@@ -175,8 +175,12 @@ def validate_source(
 
     schema = source.frame.collect_schema()
     text_columns = [c for c in source.columns if schema[c] == pl.String]
-    frame = source.frame.with_columns([profiling.normalise_text(c) for c in text_columns])
-    sample = frame.head(profiling.SAMPLE_ROWS).collect()
+    unstripped = source.frame.with_columns(
+        [profiling.normalise_text(c, strip=False) for c in text_columns]
+    )
+    stripped = source.frame.with_columns([profiling.normalise_text(c) for c in text_columns])
+    frame = unstripped
+    sample = stripped.head(profiling.SAMPLE_ROWS).collect()
     facts_list = profiling.plan_candidates(sample, source.columns, decimal_comma, zone)
     facts = {f.name: f for f in facts_list}
     constant = (
@@ -186,7 +190,7 @@ def validate_source(
     )
 
     # Pass 1: check the sample's guesses on every row, and write the likely output meanwhile.
-    fast = profiling.fast_pass(facts_list, decimal_comma, zone)
+    fast = profiling.fast_pass(facts_list, decimal_comma, zone, check_padding=True)
     speculation: _Layout | None = None
     output_exprs: list[pl.Expr] | None = None
     if sink is not None and not _has_row_rules(template):
@@ -217,6 +221,16 @@ def validate_source(
         cancelled,
     )
     rows = result.rows
+    # Values with surrounding spaces were judged untrimmed: measure again on trimmed values.
+    padded = [
+        c for c in text_columns if result.values.get(f"{c}{profiling.SEP}padded", 0)
+    ]
+    if padded:
+        frame = source.frame.with_columns(
+            [profiling.normalise_text(c, strip=c in padded) for c in text_columns]
+        )
+        fast = profiling.fast_pass(facts_list, decimal_comma, zone)
+        result = run_scan(frame, fast.derived, fast.aggs, cancelled=cancelled)
     for item in facts_list:
         item.measured = dict(result.values)
 
@@ -387,7 +401,9 @@ def validate_source(
             rows=rows - error_rows,
             excluded_rows=error_rows,
         )
-        confirmed = speculation == layout and error_rows == 0 and output_exprs is not None
+        confirmed = (
+            speculation == layout and error_rows == 0 and output_exprs is not None and not padded
+        )
     return ValidationOutcome(report, plan, bad_rows, time_range, confirmed)
 
 

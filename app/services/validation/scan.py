@@ -30,10 +30,14 @@ class Agg:
     kind: AggKind
     expr: pl.Expr
 
-    def batch_expr(self) -> pl.Expr:
+    def batch_expr(self, below: int | None = None) -> pl.Expr:
         if self.kind is AggKind.DISTINCT:
-            hashed = self.expr.drop_nulls().hash(seed=0).unique()
-            return hashed.bottom_k(KMV_SIZE).implode().alias(self.key)
+            hashed = self.expr.drop_nulls().hash(seed=0)
+            if below is not None:
+                # Only hashes under the sketch's current k-th smallest can enter it, so the
+                # costly unique() runs on a sliver of each batch once the sketch is full.
+                hashed = hashed.filter(hashed <= below)
+            return hashed.unique().bottom_k(KMV_SIZE).implode().alias(self.key)
         return self.expr.alias(self.key)
 
 
@@ -76,6 +80,12 @@ def _merge(kind: AggKind, old: Any, new: Any) -> Any:
     return merged[:KMV_SIZE]
 
 
+def _threshold(sketch: Any, kind: AggKind) -> int | None:
+    if kind is not AggKind.DISTINCT or sketch is None or len(sketch) < KMV_SIZE:
+        return None
+    return int(sketch[KMV_SIZE - 1])
+
+
 def distinct_estimate(sketch: Iterable[int] | None) -> int:
     values = sorted(sketch or ())
     if len(values) < KMV_SIZE:
@@ -100,7 +110,6 @@ def run_scan(
     cancelled: Callable[[], bool] | None = None,
 ) -> ScanResult:
     """Read the frame once; derived columns are computed once per batch and shared by aggregates."""
-    batch_exprs = [agg.batch_expr() for agg in aggs]
     results: dict[str, Any] = {agg.key: None for agg in aggs}
     kinds = {agg.key: agg.kind for agg in aggs}
     rows = 0
@@ -111,6 +120,7 @@ def run_scan(
         if batch.height == 0:
             continue
         rows += batch.height
+        batch_exprs = [agg.batch_expr(_threshold(results[agg.key], agg.kind)) for agg in aggs]
         if batch_exprs:
             values = batch.select(batch_exprs).row(0, named=True)
             for key, value in values.items():
