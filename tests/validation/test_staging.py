@@ -104,3 +104,16 @@ def test_renames_and_template_rules_apply_to_the_staged_columns(
     )
     assert result is not None
     assert _ndjson(result.path) == [{"__time": 1706659200000, "revenue": 1234.5}]
+
+
+def test_padded_values_are_trimmed_before_typing(write_file: WriteFile, tmp_path: Path):
+    text = "day,qty,city\n2024-01-01, 5 ,Oslo\n2024-01-02,6,  Rome\n2024-01-03, NULL ,Oslo\n"
+    outcome, result = _stage(write_file("pad.csv", text), tmp_path / "pad")
+    assert result is not None and not outcome.speculation_confirmed
+    assert [(r["qty"], r["city"]) for r in _ndjson(result.path)] == [
+        (5, "Oslo"),
+        (6, "Rome"),
+        (None, "Oslo"),
+    ]
+    qty = next(c for c in outcome.report.columns if c.name == "qty")
+    assert (qty.type.value, qty.nulls) == ("integer", 1)
