@@ -1,0 +1,65 @@
+"""Druid failures, each carrying Druid's own words so the user sees what the cluster said."""
+
+from __future__ import annotations
+
+
+class DruidError(Exception):
+    """Anything that went wrong talking to Druid."""
+
+
+class DruidUnavailableError(DruidError):
+    """Druid could not be reached, or kept answering with transient errors until retries ran out."""
+
+    def __init__(
+        self, message: str, status_code: int | None = None, druid_message: str | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.druid_message = druid_message
+        super().__init__(message)
+
+
+class DruidHttpError(DruidError):
+    """Druid answered with an error status; `druid_message` is its error text, verbatim."""
+
+    def __init__(
+        self,
+        status_code: int,
+        druid_message: str,
+        method: str,
+        path: str,
+        error_class: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.druid_message = druid_message
+        self.method = method
+        self.path = path
+        self.error_class = error_class
+        super().__init__(f"Druid answered HTTP {status_code} to {method} {path}: {druid_message}")
+
+
+class DruidAuthError(DruidHttpError):
+    """401/403: the user name, the keyring password or the user's permissions are wrong."""
+
+
+class DruidNotFoundError(DruidHttpError):
+    """404: the task (or its report or log) is not known to Druid."""
+
+
+class DruidSqlError(DruidHttpError):
+    """Druid SQL rejected or failed a query (the message is Druid's errorMessage)."""
+
+
+class DruidExtensionMissingError(DruidError):
+    """The cluster has not loaded an extension ingestion needs (druid-s3-extensions, parquet)."""
+
+    def __init__(self, extension: str, message: str) -> None:
+        self.extension = extension
+        super().__init__(message)
+
+
+class DruidCancelNotConfirmedError(DruidError):
+    """Druid accepted a shutdown, but the task did not reach a final state in time."""
+
+
+class DruidReportError(DruidError):
+    """The task report is missing or does not have the shape this client understands."""

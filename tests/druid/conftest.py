@@ -1,0 +1,87 @@
+"""Druid test fixtures: the fault-injecting fake, an in-memory keyring, tiny staged files."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from app.domain.validation import StagingResult
+from app.services.reading import open_source
+from app.services.staging import validate_and_stage
+from app.services.validation import ValidateOptions, scan
+
+# The real-Druid suite reuses the dev stack fixture and its log-tail report hook.
+from tests.devstack.conftest import devstack, pytest_runtest_makereport  # noqa: F401
+
+from .fake import FakeDruid
+
+
+@pytest.fixture
+def fake() -> FakeDruid:
+    return FakeDruid()
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring held in a dict, so tests never touch the machine's real keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def stage_csv(
+    text: str, out_dir: Path, stem: str = "staged", batch_rows: int | None = None
+) -> StagingResult:
+    """Validate and stage CSV text with the app's own code; `batch_rows` forces small batches,
+    and so a multi-member gzip file (one member per batch), as large inputs produce."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source_path = out_dir / f"{stem}.csv"
+    source_path.write_text(text, encoding="utf-8")
+    saved = scan.BATCH_ROWS
+    if batch_rows is not None:
+        scan.BATCH_ROWS = batch_rows
+    source = open_source(source_path)
+    try:
+        _, result = validate_and_stage(source, ValidateOptions(), out_dir, stem)
+    finally:
+        source.close()
+        scan.BATCH_ROWS = saved
+    assert result is not None, f"{stem}.csv did not validate"
+    return result
+
+
+def gzip_members(path: Path) -> int:
+    data, members = path.read_bytes(), 0
+    while data:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inflater.decompress(data)
+        data = inflater.unused_data
+        members += 1
+    return members
