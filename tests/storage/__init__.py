@@ -1,0 +1,1 @@
+"""Tests for the S3 staging upload service."""
