@@ -37,9 +37,11 @@ def cli(ctx: click.Context, self_test: bool) -> None:
 def _register_commands() -> None:
     # Each command family lives in app/commands/; importing them here keeps `--help` complete.
     from app.commands.data import stage_command, validate_command  # noqa: PLC0415
+    from app.commands.db import db_group  # noqa: PLC0415
 
     cli.add_command(validate_command)
     cli.add_command(stage_command)
+    cli.add_command(db_group)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations for the task store (run through app.services.store.schema)."""

@@ -1,0 +1,464 @@
+"""Tasks and their history: compare-and-set transitions that hand back frozen dataclasses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement, Select
+
+from app.domain.store import ChangeSource, EventKind, NewTask, TaskChange, TaskEvent, TaskPatch
+from app.domain.tasks import (
+    ADOPTABLE_STATES,
+    RETRYABLE_STATES,
+    IngestMode,
+    Task,
+    TaskState,
+    is_legal_transition,
+)
+from app.services.store.engine import cutoff_expr, now_expr
+from app.services.store.errors import IllegalTransitionError, LostRaceError, TaskNotFoundError
+from app.services.store.models import CLIENTS, TASK_EVENTS, TASKS
+
+# Bounded IN lists keep statements well inside every driver's parameter limit.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _task_select() -> Select[Any]:
+    # The owner's client heartbeat rides along so the UI can tell "owned" from "owner gone".
+    return select(*TASKS.c, CLIENTS.c.last_heartbeat.label("heartbeat_at")).select_from(
+        TASKS.outerjoin(CLIENTS, CLIENTS.c.id == TASKS.c.owner_client)
+    )
+
+
+def _to_task(row: RowMapping) -> Task:
+    return Task(
+        id=row["id"],
+        file_name=row["file_name"],
+        file_size=row["file_size"],
+        sha256=row["sha256"],
+        source_client=row["source_client"],
+        datasource=row["datasource"],
+        mode=IngestMode(row["mode"]),
+        state=TaskState(row["state"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        sheet=row["sheet"],
+        progress=row["progress"],
+        rows_validated=row["rows_validated"],
+        rows_ingested=row["rows_ingested"],
+        s3_uri=row["s3_uri"],
+        multipart_upload_id=row["multipart_upload_id"],
+        druid_task_id=row["druid_task_id"],
+        validation_summary=row["validation_summary"],
+        error_message=row["error_message"],
+        owner_client=row["owner_client"],
+        heartbeat_at=row["heartbeat_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _changes_select() -> Select[Any]:
+    events = TASK_EVENTS.alias("ev")
+    return (
+        _task_select()
+        .add_columns(*(column.label(f"ev_{column.name}") for column in events.c))
+        .outerjoin(
+            events,
+            and_(
+                events.c.task_id == TASKS.c.id,
+                events.c.version > bindparam("floor"),
+                events.c.version <= TASKS.c.version,
+            ),
+        )
+        .where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(TASKS.c.id, events.c.version)
+    )
+
+
+# Built once: every listener runs these on each notification, twenty clients at a time, so
+# skipping statement construction is a measurable share of the commit-to-callback latency.
+_CHANGES = _changes_select()
+_VERSIONS = select(TASKS.c.id, TASKS.c.version)
+
+
+def _to_event(row: RowMapping, prefix: str = "") -> TaskEvent:
+    from_state = row[f"{prefix}from_state"]
+    return TaskEvent(
+        id=row[f"{prefix}id"],
+        task_id=row[f"{prefix}task_id"],
+        version=row[f"{prefix}version"],
+        kind=EventKind(row[f"{prefix}kind"]),
+        from_state=TaskState(from_state) if from_state else None,
+        to_state=TaskState(row[f"{prefix}to_state"]),
+        at=row[f"{prefix}at"],
+        by_client=row[f"{prefix}by_client"],
+        message=row[f"{prefix}message"],
+    )
+
+
+def _patch_values(patch: TaskPatch | None) -> dict[str, Any]:
+    if patch is None:
+        return {}
+    return {
+        name: getattr(patch, name)
+        for name in TaskPatch.__slots__
+        if getattr(patch, name) is not None
+    }
+
+
+class TaskRepository:
+    """Every write is one short transaction; every read returns plain frozen values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The database clock (PostgreSQL) that leases are measured against."""
+        with self._engine.connect() as conn:
+            value = conn.execute(select(now_expr(self._engine))).scalar_one()
+            assert isinstance(value, datetime)
+            return value
+
+    def find(self, task_id: str) -> Task | None:
+        with self._engine.connect() as conn:
+            return self._find(conn, task_id)
+
+    def get(self, task_id: str) -> Task:
+        task = self.find(task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def list_tasks(
+        self,
+        *,
+        states: Collection[TaskState] | None = None,
+        datasource: str | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        query = _task_select().order_by(TASKS.c.created_at.desc(), TASKS.c.id)
+        if states is not None:
+            query = query.where(TASKS.c.state.in_([s.value for s in states]))
+        if datasource is not None:
+            query = query.where(TASKS.c.datasource == datasource)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.connect() as conn:
+            return [_to_task(row) for row in conn.execute(query).mappings()]
+
+    def history(self, task_id: str) -> list[TaskEvent]:
+        query = (
+            select(TASK_EVENTS)
+            .where(TASK_EVENTS.c.task_id == task_id)
+            .order_by(TASK_EVENTS.c.version)
+        )
+        with self._engine.connect() as conn:
+            return [_to_event(row) for row in conn.execute(query).mappings()]
+
+    def adoptable(self, lease: timedelta) -> list[Task]:
+        """Post-upload tasks whose owner's heartbeat is older than `lease` (or who have none)."""
+        query = _task_select().where(
+            TASKS.c.state.in_([s.value for s in ADOPTABLE_STATES]),
+            ~self._owner_alive(lease),
+        )
+        with self._engine.connect() as conn:
+            return [_to_task(row) for row in conn.execute(query).mappings()]
+
+    def waiting_for_source_client(self, lease: timedelta) -> list[Task]:
+        """Unfinished tasks only their (silent) source client can move on: shown, never stuck."""
+        query = _task_select().where(
+            TASKS.c.state.not_in([s.value for s in ADOPTABLE_STATES]),
+            TASKS.c.state.not_in([s.value for s in TaskState if s.is_terminal]),
+            ~self._owner_alive(lease),
+        )
+        with self._engine.connect() as conn:
+            return [_to_task(row) for row in conn.execute(query).mappings()]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create(self, draft: NewTask, *, by_client: str | None = None) -> Task:
+        """Insert a queued task owned by its source client; re-creating the same id returns it."""
+        task_id = draft.id or str(uuid.uuid4())
+        try:
+            with self._engine.begin() as conn:
+                now = conn.execute(select(now_expr(self._engine))).scalar_one()
+                conn.execute(
+                    insert(TASKS).values(
+                        id=task_id,
+                        file_name=draft.file_name,
+                        file_size=draft.file_size,
+                        sha256=draft.sha256,
+                        source_client=draft.source_client,
+                        sheet=draft.sheet,
+                        datasource=draft.datasource,
+                        mode=draft.mode.value,
+                        state=TaskState.QUEUED.value,
+                        version=1,
+                        progress=0.0,
+                        owner_client=draft.source_client,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                self._write_event(
+                    conn, task_id, 1, EventKind.CREATED, None, TaskState.QUEUED, now,
+                    by_client or draft.source_client, None,
+                )
+                return self._read(conn, task_id)
+        except IntegrityError:
+            existing = self.find(task_id) if draft.id else None
+            if existing is None or existing.sha256 != draft.sha256:
+                raise
+            return existing
+
+    def transition(
+        self,
+        task_id: str,
+        to_state: TaskState,
+        *,
+        expected_state: TaskState,
+        expected_version: int,
+        by_client: str | None,
+        message: str | None = None,
+        patch: TaskPatch | None = None,
+    ) -> Task:
+        """Move a task along the state machine, or raise and change nothing.
+
+        IllegalTransitionError: the machine forbids expected_state -> to_state.
+        LostRaceError: the row is no longer at (expected_state, expected_version).
+        """
+        if not is_legal_transition(expected_state, to_state):
+            raise IllegalTransitionError(task_id, expected_state, to_state)
+        values = _patch_values(patch)
+        values["state"] = to_state.value
+        if to_state.is_terminal:
+            values["finished_at"] = now_expr(self._engine)
+        return self._compare_and_set(
+            task_id,
+            [TASKS.c.state == expected_state.value, TASKS.c.version == expected_version],
+            values,
+            expected=f"{expected_state} v{expected_version}",
+            event=(EventKind.TRANSITION, expected_state, to_state, by_client, message),
+        )
+
+    def update(
+        self,
+        task_id: str,
+        patch: TaskPatch,
+        *,
+        expected_state: TaskState,
+        owner: str,
+    ) -> Task:
+        """Progress and resume details from the task's owner, while the task is still in
+        `expected_state`; a LostRaceError here tells a worker it was cancelled or replaced."""
+        values = _patch_values(patch)
+        if not values:
+            return self.get(task_id)
+        return self._compare_and_set(
+            task_id,
+            [TASKS.c.state == expected_state.value, TASKS.c.owner_client == owner],
+            values,
+            expected=f"{expected_state} owned by {owner}",
+            event=None,
+        )
+
+    def retry(
+        self,
+        task_id: str,
+        *,
+        expected_state: TaskState,
+        expected_version: int,
+        by_client: str | None,
+        message: str | None = None,
+    ) -> Task:
+        """Start a fresh attempt from the queue; the source client owns it again."""
+        if expected_state not in RETRYABLE_STATES:
+            raise IllegalTransitionError(task_id, expected_state, TaskState.QUEUED)
+        cleared: dict[str, Any] = {
+            name: None
+            for name in (
+                "rows_validated", "rows_ingested", "s3_uri", "multipart_upload_id",
+                "druid_task_id", "validation_summary", "error_message", "finished_at",
+            )
+        }
+        values = {
+            **cleared,
+            "state": TaskState.QUEUED.value,
+            "progress": 0.0,
+            "owner_client": TASKS.c.source_client,
+        }
+        return self._compare_and_set(
+            task_id,
+            [TASKS.c.state == expected_state.value, TASKS.c.version == expected_version],
+            values,
+            expected=f"{expected_state} v{expected_version}",
+            event=(EventKind.RETRIED, expected_state, TaskState.QUEUED, by_client, message),
+        )
+
+    def adopt(
+        self, task_id: str, *, expected_version: int, by_client: str, lease: timedelta
+    ) -> Task:
+        """Take over a post-upload task whose owner has been silent for longer than `lease`."""
+        current = self.get(task_id)
+        conditions = [
+            TASKS.c.version == expected_version,
+            TASKS.c.state.in_([s.value for s in ADOPTABLE_STATES]),
+            ~self._owner_alive(lease),
+        ]
+        return self._compare_and_set(
+            task_id,
+            conditions,
+            {"owner_client": by_client},
+            expected=f"v{expected_version} adoptable",
+            event=(
+                EventKind.ADOPTED, current.state, current.state, by_client,
+                f"lease of {current.owner_client or 'nobody'} lapsed",
+            ),
+        )
+
+    # -- change feed support -------------------------------------------------------------------
+
+    def versions(self, conn: Connection | None = None) -> dict[str, int]:
+        if conn is None:
+            with self._engine.connect() as own:
+                return self.versions(own)
+        return {task_id: version for task_id, version in conn.execute(_VERSIONS)}
+
+    def changes(
+        self,
+        ids: Collection[str],
+        known: Mapping[str, int],
+        source: ChangeSource,
+        conn: Connection | None = None,
+    ) -> list[TaskChange]:
+        """Current rows for `ids` plus every history event after each id's known version.
+
+        Rows and events come from one statement, hence one snapshot: a change never shows half
+        its history, and the listener pays one round trip per batch of notifications.
+        """
+        if conn is None:
+            with self._engine.connect() as own:
+                return self.changes(ids, known, source, own)
+        result: list[TaskChange] = []
+        for chunk in _chunks(sorted(ids)):
+            floor = min((known.get(task_id, 0) for task_id in chunk), default=0)
+            rows = conn.execute(_CHANGES, {"ids": list(chunk), "floor": floor}).mappings()
+            current: Task | None = None
+            events: list[TaskEvent] = []
+            for row in rows:
+                if current is None or row["id"] != current.id:
+                    if current is not None:
+                        result.append(TaskChange(current, tuple(events), source))
+                    current, events = _to_task(row), []
+                if row["ev_id"] is not None and row["ev_version"] > known.get(row["id"], 0):
+                    events.append(_to_event(row, prefix="ev_"))
+            if current is not None:
+                result.append(TaskChange(current, tuple(events), source))
+        return [c for c in result if c.task.version > known.get(c.task.id, 0)]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _owner_alive(self, lease: timedelta) -> ColumnElement[bool]:
+        # An alias, so the subquery never correlates with the clients join in _task_select.
+        owner = CLIENTS.alias("lease_owner")
+        return exists(
+            select(1)
+            .where(
+                owner.c.id == TASKS.c.owner_client,
+                owner.c.last_heartbeat >= cutoff_expr(self._engine, lease),
+            )
+            .correlate_except(owner)
+        )
+
+    def _find(self, conn: Connection, task_id: str) -> Task | None:
+        row = conn.execute(_task_select().where(TASKS.c.id == task_id)).mappings().first()
+        return _to_task(row) if row else None
+
+    def _read(self, conn: Connection, task_id: str) -> Task:
+        task = self._find(conn, task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def _compare_and_set(
+        self,
+        task_id: str,
+        conditions: list[ColumnElement[bool]],
+        values: dict[str, Any],
+        *,
+        expected: str,
+        event: tuple[EventKind, TaskState, TaskState, str | None, str | None] | None,
+    ) -> Task:
+        values = {**values, "version": TASKS.c.version + 1, "updated_at": now_expr(self._engine)}
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(TASKS)
+                .where(TASKS.c.id == task_id, *conditions)
+                .values(**values)
+                .returning(TASKS.c.version, TASKS.c.updated_at)
+            ).first()
+            if row is None:
+                # Raising rolls the (empty) transaction back: a lost race changes nothing.
+                current = self._find(conn, task_id)
+                if current is None:
+                    raise TaskNotFoundError(task_id)
+                raise LostRaceError(task_id, expected, current)
+            if event is not None:
+                kind, source, target, by_client, message = event
+                self._write_event(
+                    conn, task_id, row.version, kind, source, target, row.updated_at,
+                    by_client, message,
+                )
+            return self._read(conn, task_id)
+
+    @staticmethod
+    def _write_event(
+        conn: Connection,
+        task_id: str,
+        version: int,
+        kind: EventKind,
+        source: TaskState | None,
+        target: TaskState,
+        at: datetime,
+        by_client: str | None,
+        message: str | None,
+    ) -> None:
+        conn.execute(
+            insert(TASK_EVENTS).values(
+                task_id=task_id,
+                version=version,
+                kind=kind.value,
+                from_state=source.value if source else None,
+                to_state=target.value,
+                at=at,
+                by_client=by_client,
+                message=message,
+            )
+        )
