@@ -1,0 +1,165 @@
+"""One running desk: the store, this client's registration and heartbeat, the live task feed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.domain.store import ClientInfo, FeedStatus, TaskChange
+from app.domain.tasks import Task
+from app.pipeline.local import LocalPipeline, upload_configured
+from app.services.settings import Settings
+from app.services.store import ClientHeartbeat, ClientNotFoundError, Subscription, TaskStore
+from app.services.store.feed import ChangeFeed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    shared: bool
+    label: str  # "Embedded SQLite" or "PostgreSQL"
+    location: str  # file path or host/database, never a password
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    name: str
+    configured: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    client: ClientInfo
+    database: DatabaseInfo
+    s3: ConnectionInfo
+    druid: ConnectionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """A task as the feed delivered it, with the source client's user name resolved."""
+
+    task: Task
+    owner: str
+
+
+def describe_database(url: str) -> DatabaseInfo:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else url
+        return DatabaseInfo(False, "Embedded SQLite", path)
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return DatabaseInfo(True, "PostgreSQL", f"{host}{port}{parts.path}")
+
+
+def describe_connections(settings: Settings) -> tuple[ConnectionInfo, ConnectionInfo]:
+    if settings.s3_bucket:
+        where = settings.s3_endpoint_url or "AWS"
+        s3 = ConnectionInfo("S3", True, f"s3://{settings.s3_bucket}/{settings.s3_prefix} ({where})")
+    else:
+        s3 = ConnectionInfo("S3", False, "not configured: staging files cannot be uploaded yet")
+    if settings.druid_url:
+        druid = ConnectionInfo("Druid", True, settings.druid_url)
+    else:
+        druid = ConnectionInfo("Druid", False, "not configured: files are validated only")
+    return s3, druid
+
+
+class DeskSession:
+    """What a window needs from the world: opened once, off the GUI thread, and closed once."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        client: ClientInfo,
+        settings: Settings,
+        *,
+        poll_interval_s: float = 0.5,
+        heartbeat_interval_s: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.settings = settings
+        self.pipeline = LocalPipeline(store, client.id, settings)
+        s3, druid = describe_connections(settings)
+        self.info = SessionInfo(client, describe_database(store.url), s3, druid)
+        self._feed: ChangeFeed = store.change_feed(poll_interval_s=poll_interval_s)
+        self._heartbeat: ClientHeartbeat = store.heartbeat(
+            client.id, interval_s=heartbeat_interval_s
+        )
+        self._owners: dict[str, str] = {client.id: client.user}
+        self._owners_lock = threading.Lock()
+        self._subscription: Subscription | None = None
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, database_url: str | None = None, poll_interval_s: float = 0.5
+    ) -> DeskSession:
+        """Connect (creating or upgrading the schema) and register this desk as a client."""
+        url = database_url or settings.effective_database_url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = TaskStore.open(url)
+        try:
+            client = store.clients.register()
+        except BaseException:
+            store.close()
+            raise
+        session = cls(store, client, settings, poll_interval_s=poll_interval_s)
+        if upload_configured(settings):
+            # Lazily: the ingest modules pull in boto3 and httpx, which an offline desk skips.
+            from app.pipeline.ingest import Connections, IngestPipeline  # noqa: PLC0415
+
+            connections = Connections.from_settings(settings)
+            session.pipeline.attach_ingest(
+                IngestPipeline(store, client.id, settings, connections)
+            )
+        session._heartbeat.start()
+        return session
+
+    def owner_name(self, client_id: str) -> str:
+        """The user behind a client id; looked up once (the feed thread calls this)."""
+        with self._owners_lock:
+            known = self._owners.get(client_id)
+        if known is not None:
+            return known
+        try:
+            name = self.store.clients.get(client_id).user
+        except ClientNotFoundError:
+            name = client_id[:8]
+        with self._owners_lock:
+            self._owners[client_id] = name
+        return name
+
+    def watch(
+        self,
+        on_update: Callable[[TaskUpdate], None],
+        on_status: Callable[[FeedStatus], None] | None = None,
+    ) -> None:
+        """Start the live feed; callbacks run on the feed's thread (the UI hops them over)."""
+
+        def deliver(change: TaskChange) -> None:
+            task = change.task
+            on_update(TaskUpdate(task, self.owner_name(task.source_client)))
+
+        self._subscription = self._feed.subscribe(deliver, on_status)
+        self._feed.start()
+
+    def close(self) -> None:
+        """Stop the feed and heartbeat and sign off, so other clients may adopt our tasks."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._subscription is not None:
+            self._subscription.cancel()
+        self._feed.stop()
+        self._heartbeat.stop(sign_off=True)
+        self.store.close()

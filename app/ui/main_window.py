@@ -1,0 +1,404 @@
+"""The main window: drop zone, filter bar, live task table, details panel and status bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.store import FeedStatus
+from app.domain.tasks import RETRYABLE_STATES, Task
+from app.pipeline.intake import SUPPORTED_LABEL, Refusal
+from app.pipeline.local import ValidationResult
+from app.pipeline.session import SessionInfo
+from app.ui.controller import DeskController
+from app.ui.details_panel import DetailsPanel
+from app.ui.drop_zone import DropZone
+from app.ui.empty_state import EmptyState
+from app.ui.progress_delegate import ProgressDelegate
+from app.ui.resources import app_icon, sample_files
+from app.ui.status_bar import DeskStatusBar
+from app.ui.task_format import TONE_COLORS, Tone
+from app.ui.task_model import Column, StateFilter, TaskFilterProxy, TaskRole
+from app.ui.workers import WorkerFailure
+
+_COLUMN_WIDTHS = {
+    Column.FILE: 220,
+    Column.DATASOURCE: 150,
+    Column.STATE: 100,
+    Column.PROGRESS: 230,
+    Column.ROWS: 70,
+    Column.SIZE: 70,
+    Column.OWNER: 80,
+    Column.CREATED: 120,
+}
+_FILE_FILTER = (
+    "Spreadsheets (*.csv *.tsv *.txt *.tab *.gz *.xlsx *.xlsm *.xlsb *.xls *.ods);;All files (*)"
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.model = controller.model
+        self.setWindowTitle("Ingest Desk")
+        self.setWindowIcon(app_icon())
+        self.resize(1200, 760)
+
+        self.drop_zone = DropZone()
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setAccessibleName("Messages")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+
+        self.proxy = TaskFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = self._make_table()
+        self.state_filter = QComboBox()
+        self.state_filter.setAccessibleName("Filter by state")
+        self.state_filter.setToolTip("Show tasks in these states")
+        for choice in StateFilter:
+            self.state_filter.addItem(choice.value, choice)
+        self.owner_filter = QComboBox()
+        self.owner_filter.setAccessibleName("Whose tasks")
+        self.owner_filter.setToolTip("Everyone's tasks, or only the ones you added")
+        self.owner_filter.addItems(["Everyone's tasks", "My tasks"])
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search file, datasource, task id… (Ctrl+F)")
+        self.search.setAccessibleName("Search tasks")
+        self.search.setClearButtonEnabled(True)
+        self.state_filter.currentIndexChanged.connect(self._filter_state)
+        self.owner_filter.currentIndexChanged.connect(
+            lambda index: self.proxy.set_mine_only(index == 1)
+        )
+        self.search.textChanged.connect(self.proxy.set_search)
+
+        self.empty_state = EmptyState()
+        self.details = DetailsPanel()
+        self.status = DeskStatusBar()
+        self.setStatusBar(self.status)
+        self._build_actions()
+        self._build_layout()
+        self._connect()
+        self._update_stack()
+        self._update_actions()
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("taskTable")
+        table.setAccessibleName("Tasks")
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(38)
+        table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(table))
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in _COLUMN_WIDTHS.items():
+            table.setColumnWidth(column, width)
+        return table
+
+    def _action(
+        self, text: str, shortcut: QKeySequence.StandardKey | str, tip: str
+    ) -> QAction:
+        keys = QKeySequence(shortcut)
+        action = QAction(text, self)
+        action.setShortcut(keys)
+        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setStatusTip(tip)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action(
+            "Add files…", QKeySequence.StandardKey.Open, "Choose spreadsheets to validate"
+        )
+        self.cancel_action = self._action("Cancel", "Ctrl+.", "Cancel the selected task")
+        self.retry_action = self._action("Retry", "Ctrl+R", "Validate the selected task again")
+        self.copy_id_action = self._action(
+            "Copy task id", "Ctrl+Shift+C", "Copy the selected task's id to the clipboard"
+        )
+        self.remove_action = self._action(
+            "Remove from view", QKeySequence.StandardKey.Delete,
+            "Hide the selected task here; its history stays in the store",
+        )
+        self.find_action = self._action("Find", QKeySequence.StandardKey.Find, "Search tasks")
+        self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, "Quit Ingest Desk")
+        self.open_action.triggered.connect(self.browse)
+        self.cancel_action.triggered.connect(lambda: self._on_selected(self.controller.cancel))
+        self.retry_action.triggered.connect(lambda: self._on_selected(self.controller.retry))
+        self.copy_id_action.triggered.connect(self.copy_task_id)
+        self.remove_action.triggered.connect(self.remove_selected)
+        self.find_action.triggered.connect(self.search.setFocus)
+        self.quit_action.triggered.connect(self.close)
+
+        toolbar = QToolBar("Tasks")
+        toolbar.setObjectName("tasksToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (
+            self.open_action, self.cancel_action, self.retry_action,
+            self.copy_id_action, self.remove_action,
+        ):
+            toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+    def _build_layout(self) -> None:
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_filter)
+        filters.addWidget(self.owner_filter)
+        filters.addWidget(self.search, 1)
+        table_page = QWidget()
+        table_layout = QVBoxLayout(table_page)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addLayout(filters)
+        table_layout.addWidget(self.table, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(table_page)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 8, 10, 4)
+        layout.addWidget(self.drop_zone)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+    def _connect(self) -> None:
+        controller = self.controller
+        self.drop_zone.pathsDropped.connect(self.add_paths)
+        self.drop_zone.browseRequested.connect(self.browse)
+        self.empty_state.samplesRequested.connect(self.add_samples)
+        self.details.exportRequested.connect(self.export_errors)
+        self.table.selectionModel().currentRowChanged.connect(self._selection_changed)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.model.dataChanged.connect(self._model_changed)
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            signal.connect(self._update_stack)
+        controller.sessionReady.connect(self._session_ready)
+        controller.sessionFailed.connect(self._session_failed)
+        controller.refused.connect(self.show_refusals)
+        controller.notice.connect(lambda text: self.status.showMessage(text, 6000))
+        controller.operationFailed.connect(self._operation_failed)
+        controller.feedStatusChanged.connect(self._feed_status)
+        controller.taskValidated.connect(self._task_validated)
+
+    @Slot(int)
+    def _filter_state(self, index: int) -> None:
+        choice = self.state_filter.itemData(index)
+        if isinstance(choice, StateFilter):
+            self.proxy.set_state_filter(choice)
+
+    # -- session -------------------------------------------------------------------------------
+
+    @Slot(SessionInfo)
+    def _session_ready(self, info: SessionInfo) -> None:
+        self.proxy.set_identity(info.client.id, info.client.user)
+        self.status.show_session(info)
+        self.empty_state.show_session(info, have_samples=bool(sample_files()))
+
+    @Slot(str)
+    def _session_failed(self, message: str) -> None:
+        self.status.show_database_error(message)
+        self.show_banner(message, Tone.ERROR)
+
+    @Slot(object)
+    def _feed_status(self, status: FeedStatus) -> None:
+        self.status.show_feed_status(status)
+
+    # -- adding files --------------------------------------------------------------------------
+
+    @Slot(list)
+    def add_paths(self, paths: list[Path]) -> None:
+        self.banner.hide()
+        self.controller.add_paths(paths)
+
+    def browse(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self, "Add spreadsheets", str(Path.home()), _FILE_FILTER
+        )
+        if names:
+            self.add_paths([Path(name) for name in names])
+
+    def add_samples(self) -> None:
+        self.add_paths(sample_files())
+
+    @Slot(list)
+    def show_refusals(self, refusals: list[Refusal]) -> None:
+        shown = refusals[:5]
+        lines = [f"Not added: {item.reason}" for item in shown]
+        if len(refusals) > len(shown):
+            lines.append(f"…and {len(refusals) - len(shown)} more not added.")
+        if not any("Ingest Desk reads" in line for line in lines):
+            lines.append(f"Ingest Desk reads {SUPPORTED_LABEL}.")
+        self.show_banner("\n".join(lines), Tone.ATTENTION)
+
+    def show_banner(self, text: str, tone: Tone) -> None:
+        color = TONE_COLORS[tone]
+        self.banner.setStyleSheet(
+            f"QLabel#banner {{ border-left: 4px solid {color}; padding: 6px 10px; "
+            "background: palette(alternate-base); }"
+        )
+        self.banner.setText(text)
+        self.banner.show()
+
+    # -- selection and details -----------------------------------------------------------------
+
+    def selected_task(self) -> Task | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        task = index.siblingAtColumn(0).data(TaskRole.TASK)
+        return task if isinstance(task, Task) else None
+
+    def select_task(self, task_id: str) -> bool:
+        row = self.model.row_of(task_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
+
+    @Slot(QModelIndex, QModelIndex)
+    def _selection_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._refresh_details(force=True)
+        self._update_actions()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _model_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        task = self.details.task
+        if task is None:
+            return
+        row = self.model.row_of(task.id)
+        if row is not None and top_left.row() <= row <= bottom_right.row():
+            self._refresh_details(force=False)
+            self._update_actions()
+
+    def _refresh_details(self, *, force: bool) -> None:
+        task = self.selected_task()
+        if task is None:
+            self.details.show_task(None, None, can_export=False)
+            return
+        current = self.details.task
+        if not force and current is not None and current.version == task.version:
+            return  # a repaint-only change (rows read); the panel shows nothing that moved
+        report = self.controller.report(task.id)
+        self.details.show_task(task, report, can_export=self.controller.can_export(task.id))
+
+    @Slot(ValidationResult)
+    def _task_validated(self, result: ValidationResult) -> None:
+        selected = self.selected_task()
+        if selected is not None and selected.id == result.task.id:
+            self._refresh_details(force=True)
+
+    def _update_actions(self) -> None:
+        task = self.selected_task()
+        has = task is not None
+        self.copy_id_action.setEnabled(has)
+        self.remove_action.setEnabled(has)
+        self.cancel_action.setEnabled(has and task is not None and not task.state.is_terminal)
+        self.retry_action.setEnabled(
+            task is not None
+            and task.state in RETRYABLE_STATES
+            and self.controller.holds_file(task.id)
+        )
+
+    @Slot()
+    def _update_stack(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.stack.setCurrentIndex(0 if empty else 1)
+        # With nothing to select, the details panel would only take room from the explanation.
+        self.details.setVisible(not empty)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _on_selected(self, act: Callable[[str], None]) -> None:
+        task = self.selected_task()
+        if task is not None:
+            act(task.id)
+
+    def copy_task_id(self) -> None:
+        task = self.selected_task()
+        if task is not None:
+            QGuiApplication.clipboard().setText(task.id)
+            self.status.showMessage(f"Copied task id {task.id}", 4000)
+
+    def remove_selected(self) -> None:
+        task = self.selected_task()
+        if task is not None and self.model.hide_task(task.id):
+            self.status.showMessage(
+                f"Removed {task.file_name} from this view; its history stays in the store.", 6000
+            )
+
+    @Slot(str)
+    def export_errors(self, task_id: str) -> None:
+        task = self.model.task_by_id(task_id)
+        stem = task.file_name.split(".")[0] if task else "errors"
+        target, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export rows with errors",
+            str(Path.home() / f"{stem}-errors.xlsx"),
+            "Excel workbook (*.xlsx);;CSV (*.csv)",
+        )
+        if target:
+            self.controller.export_errors(task_id, Path(target))
+
+    def _context_menu(self, position: QPoint) -> None:
+        if not self.table.indexAt(position).isValid():
+            return
+        menu = QMenu(self)
+        for action in (
+            self.cancel_action, self.retry_action, self.copy_id_action, self.remove_action,
+        ):
+            menu.addAction(action)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    @Slot(WorkerFailure)
+    def _operation_failed(self, failure: WorkerFailure) -> None:
+        self.show_banner(f"Could not {failure.name}: {failure.message}", Tone.ERROR)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.controller.shutdown()
+        super().closeEvent(event)
+

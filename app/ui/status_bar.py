@@ -1,0 +1,75 @@
+"""The status bar: where tasks are stored, whether the feed is live, and S3/Druid configuration."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from app.domain.store import FeedStatus
+from app.pipeline.session import ConnectionInfo, SessionInfo
+from app.ui.task_format import TONE_COLORS, Tone
+
+_FEED_TEXT = {
+    FeedStatus.CONNECTING: ("Connecting…", Tone.NEUTRAL),
+    FeedStatus.LIVE: ("Live", Tone.SUCCESS),
+    FeedStatus.RECONNECTING: ("Reconnecting…", Tone.ATTENTION),
+    FeedStatus.STOPPED: ("Stopped", Tone.NEUTRAL),
+}
+
+
+def _label(name: str) -> QLabel:
+    label = QLabel()
+    label.setAccessibleName(name)
+    label.setContentsMargins(6, 0, 6, 0)
+    return label
+
+
+class DeskStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.database = _label("Task database")
+        self.feed = _label("Live updates")
+        self.s3 = _label("S3 connection")
+        self.druid = _label("Druid connection")
+        for widget in (self.database, self.feed, self.s3, self.druid):
+            self.addPermanentWidget(widget)
+        self.database.setText("Database: opening…")
+        self.show_feed_status(FeedStatus.CONNECTING)
+
+    def show_session(self, info: SessionInfo) -> None:
+        db = info.database
+        if db.shared:
+            self.database.setText(f"PostgreSQL: {db.location}")
+            self.database.setToolTip("Shared task store: every client sees every task.")
+        else:
+            # The full path is long; the label names the mode and the tooltip says where.
+            self.database.setText("Embedded SQLite (single user)")
+            self.database.setToolTip(
+                f"Tasks live in {db.location} on this computer. Set a PostgreSQL database URL "
+                "(INGEST_DESK_DATABASE_URL) to share tasks with colleagues."
+            )
+        self._connection(self.s3, info.s3)
+        self._connection(self.druid, info.druid)
+
+    def show_database_error(self, message: str) -> None:
+        self.database.setText("Database: unavailable")
+        self.database.setStyleSheet(f"color: {TONE_COLORS[Tone.ERROR]};")
+        self.database.setToolTip(message)
+
+    def show_feed_status(self, status: FeedStatus) -> None:
+        text, tone = _FEED_TEXT[status]
+        self.feed.setText(f"● {text}")
+        self.feed.setStyleSheet(f"color: {TONE_COLORS[tone]};")
+        self.feed.setToolTip("Task changes from the store appear without a refresh.")
+
+    @staticmethod
+    def _connection(label: QLabel, info: ConnectionInfo) -> None:
+        label.setText(f"{info.name}: {'configured' if info.configured else 'not configured'}")
+        tone = Tone.SUCCESS if info.configured else Tone.NEUTRAL
+        label.setStyleSheet(f"color: {TONE_COLORS[tone]};")
+        hint = (
+            ""
+            if info.configured
+            else f" Set INGEST_DESK_{'S3_BUCKET' if info.name == 'S3' else 'DRUID_URL'} "
+            "or the settings file (a Settings dialog is coming)."
+        )
+        label.setToolTip(f"{info.name}: {info.detail}.{hint}")

@@ -1,0 +1,165 @@
+"""The one way the UI runs background work: a QRunnable plus a signals object, on the pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT")
+ProgressT = TypeVar("ProgressT")
+
+
+class OperationCancelledError(Exception):
+    """Raised by an operation that noticed the cancel request and stopped early."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailure:
+    """What went wrong, for the user (message) and for the log or a bug report (details)."""
+
+    name: str
+    message: str
+    error_type: str
+    details: str
+
+
+class WorkerContext(Generic[ProgressT]):
+    """Handed to the operation: report progress, check for cancellation. Never touches widgets."""
+
+    def __init__(self, signals: WorkerSignals, cancel_event: threading.Event) -> None:
+        self._signals = signals
+        self._cancel_event = cancel_event
+
+    def report(self, progress: ProgressT) -> None:
+        self._signals.progress.emit(progress)
+
+    def cancelled(self) -> bool:
+        return self._cancel_event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancel_event.is_set():
+            raise OperationCancelledError
+
+
+class WorkerSignals(QObject):
+    """Created on the GUI thread, so emissions from the pool thread arrive queued on it.
+
+    Payloads are typed values: progress carries the operation's progress dataclass, finished
+    its result, failed a WorkerFailure. Exactly one of finished, failed or cancelled follows
+    started.
+    """
+
+    started = Signal()
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(WorkerFailure)
+    cancelled = Signal()
+    # Always last, whatever the outcome, carrying the worker: lets the pool drop its reference.
+    done = Signal(object)
+
+
+class Worker(QRunnable, Generic[ResultT, ProgressT]):
+    """Runs `operation(context)` on a pool thread; outcomes come back as signals."""
+
+    def __init__(
+        self, name: str, operation: Callable[[WorkerContext[ProgressT]], ResultT]
+    ) -> None:
+        super().__init__()
+        # The pool keeps the Python object alive until `done`; Qt must not delete it under us.
+        self.setAutoDelete(False)
+        self.name = name
+        self.signals = WorkerSignals()
+        self._operation = operation
+        self._cancel_event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask politely; the operation stops at its next check."""
+        self._cancel_event.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_event.is_set()
+
+    def run(self) -> None:
+        signals = self.signals
+        signals.started.emit()
+        context: WorkerContext[ProgressT] = WorkerContext(signals, self._cancel_event)
+        try:
+            result = self._operation(context)
+        except OperationCancelledError:
+            signals.cancelled.emit()
+        except Exception as exc:
+            # Errors travel as a signal; the GUI decides how to show them.
+            log.exception("background task %r failed", self.name)
+            message = str(exc) or type(exc).__name__
+            signals.failed.emit(
+                WorkerFailure(self.name, message, type(exc).__name__, traceback.format_exc())
+            )
+        else:
+            signals.finished.emit(result)
+        finally:
+            signals.done.emit(self)
+
+
+class WorkerPool(QObject):
+    """Submits workers to the global QThreadPool and holds them until they are done."""
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool or QThreadPool.globalInstance()
+        self._active: set[Worker[object, object]] = set()
+
+    def submit(self, worker: Worker[ResultT, ProgressT]) -> Worker[ResultT, ProgressT]:
+        held: Worker[object, object] = worker  # type: ignore[assignment]
+        self._active.add(held)
+        # A bound slot of this GUI-thread object, so the release is queued onto the GUI thread.
+        worker.signals.done.connect(self._release)
+        self._pool.start(worker)
+        return worker
+
+    @Slot(object)
+    def _release(self, worker: Worker[object, object]) -> None:
+        self._active.discard(worker)
+
+    def start(
+        self,
+        name: str,
+        operation: Callable[[WorkerContext[ProgressT]], ResultT],
+        *,
+        on_finished: Callable[[ResultT], object] | None = None,
+        on_failed: Callable[[WorkerFailure], object] | None = None,
+        on_progress: Callable[[ProgressT], object] | None = None,
+    ) -> Worker[ResultT, ProgressT]:
+        """Make a worker, connect its outcomes, then submit it.
+
+        Connecting first matters: a fast operation can finish on the pool thread before this
+        method returns, and a signal emitted with nothing connected is simply lost.
+        """
+        worker: Worker[ResultT, ProgressT] = Worker(name, operation)
+        if on_finished is not None:
+            worker.signals.finished.connect(on_finished)
+        if on_failed is not None:
+            worker.signals.failed.connect(on_failed)
+        if on_progress is not None:
+            worker.signals.progress.connect(on_progress)
+        return self.submit(worker)
+
+    @property
+    def active(self) -> int:
+        return len(self._active)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._active):
+            worker.cancel()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until every worker has run (used at shutdown and in tests)."""
+        return self._pool.waitForDone(timeout_ms)

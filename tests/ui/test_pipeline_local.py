@@ -1,0 +1,146 @@
+"""The local validation step against a real embedded SQLite store (no Qt involved)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.domain.tasks import TaskState
+from app.domain.validation import Verdict
+from app.pipeline.intake import collect_sources, datasource_slug, is_supported_name
+from app.pipeline.local import ValidationProgress
+from app.pipeline.session import DeskSession
+from app.services.settings import Settings
+from tests.ui.ui_helpers import SAMPLES
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[DeskSession]:
+    opened = DeskSession.open(
+        Settings(), database_url=f"sqlite:///{tmp_path / 'tasks.sqlite3'}", poll_interval_s=0.1
+    )
+    yield opened
+    opened.close()
+
+
+def test_clean_file_stops_before_upload_with_a_clear_message(session: DeskSession) -> None:
+    pipeline = session.pipeline
+    task = pipeline.enqueue(SAMPLES / "sales_clean.csv")
+    assert task.state is TaskState.QUEUED
+    assert task.datasource == "sales_clean"
+    progress: list[ValidationProgress] = []
+    result = pipeline.validate(task.id, progress=progress.append)
+    assert result.task.state is TaskState.NEEDS_REVIEW
+    assert result.message == "Valid: 200 rows. Configure S3 and Druid in Settings to upload."
+    assert result.task.rows_validated == 200
+    assert result.task.validation_summary == result.message
+    assert result.report is not None and result.report.verdict is Verdict.VALID
+    assert pipeline.report(task.id) is result.report
+    assert progress and progress[-1].rows == 200
+    history = session.store.tasks.history(task.id)
+    assert [e.to_state for e in history] == [
+        TaskState.QUEUED, TaskState.VALIDATING, TaskState.NEEDS_REVIEW,
+    ]
+
+
+def test_invalid_file_explains_the_first_error_and_exports_bad_rows(
+    session: DeskSession, tmp_path: Path
+) -> None:
+    pipeline = session.pipeline
+    task = pipeline.enqueue(SAMPLES / "orders_with_errors.csv")
+    result = pipeline.validate(task.id)
+    assert result.task.state is TaskState.INVALID
+    assert result.task.validation_summary is not None
+    assert "row 43" in result.task.validation_summary
+    assert "order_date" in result.task.validation_summary
+    assert pipeline.has_bad_rows(task.id)
+    exported = pipeline.export_errors(task.id, tmp_path / "errors.csv")
+    assert "order_date" in exported.read_text(encoding="utf-8-sig").splitlines()[0]
+
+
+def test_unreadable_file_is_invalid_with_the_readers_message(
+    session: DeskSession, tmp_path: Path
+) -> None:
+    fake = tmp_path / "report.csv"
+    fake.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)
+    task = session.pipeline.enqueue(fake)
+    result = session.pipeline.validate(task.id)
+    assert result.task.state is TaskState.INVALID
+    assert result.report is None
+    assert result.message.startswith("Cannot read the file:")
+    assert "PDF" in result.message
+
+
+def test_cancel_during_validation(session: DeskSession) -> None:
+    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv")
+    result = session.pipeline.validate(task.id, cancelled=lambda: True)
+    assert result.task.state is TaskState.CANCELLED
+
+
+def test_another_client_cancelling_wins_the_race(session: DeskSession) -> None:
+    store = session.store
+    other = store.clients.register(user="operator")
+    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv")
+
+    def cancel_elsewhere(_progress: ValidationProgress) -> None:
+        current = store.tasks.get(task.id)
+        if current.state is TaskState.VALIDATING:
+            store.tasks.transition(
+                task.id, TaskState.CANCELLED, expected_state=current.state,
+                expected_version=current.version, by_client=other.id,
+            )
+
+    result = session.pipeline.validate(task.id, progress=cancel_elsewhere)
+    assert result.task.state is TaskState.CANCELLED  # the compare-and-set lost; theirs stands
+    assert store.tasks.get(task.id).state is TaskState.CANCELLED
+
+
+def test_retry_after_fixing_the_file(session: DeskSession, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    shutil.copy(SAMPLES / "orders_with_errors.csv", path)
+    task = session.pipeline.enqueue(path)
+    assert session.pipeline.validate(task.id).task.state is TaskState.INVALID
+    shutil.copy(SAMPLES / "sales_clean.csv", path)
+    again = session.pipeline.retry(task.id)
+    assert again.state is TaskState.QUEUED and again.validation_summary is None
+    assert session.pipeline.validate(task.id).task.state is TaskState.NEEDS_REVIEW
+
+
+def test_intake_expands_folders_and_refuses_with_reasons(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "a.csv").write_text("x\n1\n")
+    (folder / "nested" / "b.XLSX").write_bytes(b"")
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    (folder / ".hidden.csv").write_text("x\n")
+    (folder / "~$lock.xlsx").write_bytes(b"")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    intake = collect_sources([folder, empty, tmp_path / "missing.csv"])
+    assert [p.name for p in intake.accepted] == ["a.csv", "b.XLSX"]
+    reasons = {r.path.name: r.reason for r in intake.refused}
+    assert "notes.pdf is a PDF document" in reasons["notes.pdf"]
+    assert "holds no files" in reasons["empty"]
+    assert "does not exist" in reasons["missing.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Sales Q1 (final).xlsx", "sales_q1_final"),
+        ("orders.csv.gz", "orders"),
+        ("Ümsatz-2024.csv", "umsatz_2024"),
+        ("...csv", "datasource"),
+    ],
+)
+def test_datasource_slug(name: str, slug: str) -> None:
+    assert datasource_slug(name) == slug
+
+
+def test_supported_names() -> None:
+    assert is_supported_name(Path("a.csv.gz"))
+    assert not is_supported_name(Path("a.tar.gz"))
+    assert not is_supported_name(Path("README"))
