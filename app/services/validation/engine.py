@@ -221,9 +221,14 @@ def validate_source(
         cancelled,
     )
     rows = result.rows
-    # Values with surrounding spaces were judged untrimmed: measure again on trimmed values.
+    # Values with surrounding spaces were judged untrimmed: measure again on trimmed values,
+    # for text with padding and for any column whose guess failed (padding may be why).
+    for item in facts_list:
+        item.measured = dict(result.values)
     padded = [
-        c for c in text_columns if result.values.get(f"{c}{profiling.SEP}padded", 0)
+        c
+        for c in text_columns
+        if result.values.get(f"{c}{profiling.SEP}padded", 0) or not facts[c].speculation_holds()
     ]
     if padded:
         frame = source.frame.with_columns(
