@@ -38,10 +38,19 @@ def _register_commands() -> None:
     # Each command family lives in app/commands/; importing them here keeps `--help` complete.
     from app.commands.data import stage_command, validate_command  # noqa: PLC0415
     from app.commands.db import db_group  # noqa: PLC0415
+    from app.commands.ingest import (  # noqa: PLC0415
+        cancel_command,
+        doctor_command,
+        ingest_command,
+        retry_command,
+        tasks_command,
+    )
 
     cli.add_command(validate_command)
     cli.add_command(stage_command)
     cli.add_command(db_group)
+    for command in (ingest_command, tasks_command, cancel_command, retry_command, doctor_command):
+        cli.add_command(command)
 
 
 def main() -> None:

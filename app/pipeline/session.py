@@ -97,6 +97,7 @@ class DeskSession:
         self._owners: dict[str, str] = {client.id: client.user}
         self._owners_lock = threading.Lock()
         self._subscription: Subscription | None = None
+        self._closers: list[Callable[[], None]] = []
         self._closed = False
 
     @classmethod
@@ -122,6 +123,7 @@ class DeskSession:
             session.pipeline.attach_ingest(
                 IngestPipeline(store, client.id, settings, connections)
             )
+            session._closers.append(connections.close)
         session._heartbeat.start()
         return session
 
@@ -162,4 +164,6 @@ class DeskSession:
             self._subscription.cancel()
         self._feed.stop()
         self._heartbeat.stop(sign_off=True)
+        for close in self._closers:
+            close()
         self.store.close()

@@ -1,0 +1,294 @@
+"""`ingest-desk ingest | tasks | cancel | retry | doctor`: the whole pipeline without a window."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from app.domain.store import NewTask, TaskChange
+from app.domain.tasks import IngestMode, Task, TaskState
+from app.domain.validation import DateOrder
+from app.pipeline.control import (
+    cancel_task,
+    command_line_client,
+    find_resumable,
+    find_task,
+    retry_task,
+)
+from app.pipeline.doctor import run_checks
+from app.pipeline.ingest import Connections, IngestOptions, IngestOutcome, IngestPipeline
+from app.pipeline.intake import file_sha256
+from app.pipeline.local import upload_configured
+from app.services.druid import SpecOptions
+from app.services.reading import ReadOptions
+from app.services.settings import Settings, load_settings
+from app.services.store import StoreError, TaskStore, open_store
+from app.services.template_files import TemplateError, load_template
+from app.services.validation import ValidateOptions
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Desk:
+    settings: Settings
+    store: TaskStore
+    client_id: str
+    connections: Connections | None
+
+
+@contextmanager
+def _desk(*, need_remote: bool) -> Iterator[_Desk]:
+    settings = load_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    client = command_line_client(store)
+    beat = store.heartbeat(client.id)
+    beat.start()
+    connections = None
+    try:
+        if upload_configured(settings):
+            connections = Connections.from_settings(settings)
+        elif need_remote:
+            raise click.ClickException(
+                "S3 and Druid are not configured (INGEST_DESK_S3_BUCKET, INGEST_DESK_DRUID_URL); "
+                "`ingest-desk doctor` shows what is missing."
+            )
+        yield _Desk(settings, store, client.id, connections)
+    finally:
+        if connections is not None:
+            connections.close()
+        # No sign-off: a clean exit must not make this desk's unfinished tasks look abandoned
+        # before the lease runs out; the next run resumes them under the same client id.
+        beat.stop(sign_off=False)
+        store.close()
+
+
+def _line(task: Task, message: str | None = None) -> str:
+    text = message or task.error_message or task.validation_summary or ""
+    return f"{task.id[:8]}  {task.state:<12} {task.datasource:<24} {task.file_name}  {text}"
+
+
+@click.command("ingest")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--datasource", required=True, help="Druid datasource to load the rows into.")
+@click.option(
+    "--mode", type=click.Choice([m.value for m in IngestMode]), default="append", show_default=True,
+    help="append adds rows; replace overwrites the file's time interval (whole days).",
+)
+@click.option("--wait", is_flag=True, help="Follow the Druid task and verify the rows landed.")
+@click.option("--sheet", help="Workbook sheet to read (default: the one with most data).")
+@click.option("--date-order", type=click.Choice([o.value for o in DateOrder]))
+@click.option("--template", "template_path", type=click.Path(path_type=Path))
+@click.option("--allow-duplicate", is_flag=True, help="Ingest even if this content went in before.")
+@click.option("--allow-drift", is_flag=True, help="Append even if column types changed.")
+@click.option(
+    "--await-segments-ms", type=int, envvar="INGEST_DESK_AWAIT_SEGMENTS_MS", default=None,
+    help="How long Druid's task waits for its segments to be queryable (default 5 minutes).",
+)
+@click.option(
+    "--verify-timeout", type=float, envvar="INGEST_DESK_VERIFY_TIMEOUT_S", default=300.0,
+    show_default=True, help="Seconds to wait for Druid SQL to count the new rows.",
+)
+def ingest_command(
+    files: tuple[Path, ...],
+    datasource: str,
+    mode: str,
+    wait: bool,
+    sheet: str | None,
+    date_order: str | None,
+    template_path: Path | None,
+    allow_duplicate: bool,
+    allow_drift: bool,
+    await_segments_ms: int | None,
+    verify_timeout: float,
+) -> None:
+    """Validate, stage, upload and ingest FILE... into Druid (a rerun resumes where it stopped)."""
+    try:
+        template = load_template(template_path) if template_path else None
+    except TemplateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    spec = SpecOptions() if await_segments_ms is None else SpecOptions(
+        await_segments_ms=await_segments_ms
+    )
+    worst = EXIT_OK
+    with _desk(need_remote=True) as desk:
+        assert desk.connections is not None
+        settings = desk.settings
+        options = IngestOptions(
+            read=ReadOptions(
+                sheet=sheet or (template.sheet if template else None),
+                max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
+                max_columns=settings.max_columns,
+            ),
+            validate=ValidateOptions(
+                template=template,
+                timezone=settings.default_timezone,
+                date_order=DateOrder(date_order) if date_order else None,
+                datasource=datasource,
+                max_cell_chars=settings.max_cell_chars,
+            ),
+            allow_duplicate=allow_duplicate,
+            allow_drift=allow_drift,
+            wait=wait,
+            spec=spec,
+            verify_timeout_s=verify_timeout,
+        )
+        pipeline = IngestPipeline(desk.store, desk.client_id, settings, desk.connections)
+        for path in files:
+            code = _ingest_one(desk, pipeline, path, datasource, IngestMode(mode), options)
+            worst = max(worst, code)
+    sys.exit(worst)
+
+
+def _ingest_one(
+    desk: _Desk,
+    pipeline: IngestPipeline,
+    path: Path,
+    datasource: str,
+    mode: IngestMode,
+    options: IngestOptions,
+) -> int:
+    sha256 = file_sha256(path)
+    task = find_resumable(desk.store, datasource, sha256, mode, desk.client_id)
+    if task is not None:
+        click.echo(f"{path.name}: resuming task {task.id[:8]} from {task.state}")
+    else:
+        if not options.allow_duplicate:
+            duplicate = pipeline.find_duplicate(datasource, sha256)
+            if duplicate:
+                click.echo(f"{path.name}: refused. {duplicate} Use --allow-duplicate to "
+                           "ingest it again.", err=True)
+                return EXIT_REFUSED
+        task = desk.store.tasks.create(
+            NewTask(
+                file_name=path.name,
+                file_size=path.stat().st_size,
+                sha256=sha256,
+                source_client=desk.client_id,
+                datasource=datasource,
+                mode=mode,
+                sheet=options.read.sheet if options.read else None,
+            ),
+            by_client=desk.client_id,
+        )
+        click.echo(f"{path.name}: task {task.id} created")
+    outcome: IngestOutcome = pipeline.run(task, path, options)
+    click.echo(_line(outcome.task, outcome.message))
+    ended = outcome.task.state
+    if ended is TaskState.SUCCEEDED or (ended is TaskState.INGESTING and not options.wait):
+        return EXIT_OK
+    return EXIT_FAILED
+
+
+@click.command("tasks")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in TaskState]))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per task.")
+@click.option("--watch", is_flag=True, help="Then print every change as it happens (Ctrl-C ends).")
+@click.option("--limit", type=int, default=50, show_default=True)
+def tasks_command(states: tuple[str, ...], as_json: bool, watch: bool, limit: int) -> None:
+    """List tasks (newest first), optionally following changes live."""
+    wanted = {TaskState(s) for s in states} or None
+    with _desk(need_remote=False) as desk:
+        for task in desk.store.tasks.list_tasks(states=wanted, limit=limit):
+            click.echo(_as_json(task) if as_json else _line(task))
+        if not watch:
+            return
+        feed = desk.store.change_feed(poll_interval_s=0.5)
+
+        def show(change: TaskChange) -> None:
+            if wanted is None or change.task.state in wanted:
+                click.echo(_as_json(change.task) if as_json else _line(change.task))
+
+        subscription = feed.subscribe(show)
+        feed.start()
+        try:
+            threading.Event().wait()  # the feed's thread prints; this one waits for Ctrl-C
+        except KeyboardInterrupt:
+            pass
+        finally:
+            subscription.cancel()
+            feed.stop()
+
+
+def _as_json(task: Task) -> str:
+    return json.dumps(
+        {
+            "id": task.id, "state": task.state.value, "datasource": task.datasource,
+            "mode": task.mode.value, "file_name": task.file_name, "sha256": task.sha256,
+            "rows_validated": task.rows_validated, "rows_ingested": task.rows_ingested,
+            "s3_uri": task.s3_uri, "druid_task_id": task.druid_task_id,
+            "progress": task.progress, "message": task.error_message or task.validation_summary,
+            "updated_at": task.updated_at.isoformat(),
+        }
+    )
+
+
+@click.command("cancel")
+@click.argument("task_id")
+def cancel_command(task_id: str) -> None:
+    """Cancel a task: its S3 upload is aborted and its Druid task shut down."""
+    with _desk(need_remote=False) as desk:
+        try:
+            task = find_task(desk.store, task_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        outcome = cancel_task(desk.store, desk.client_id, task.id, desk.connections)
+        click.echo(_line(outcome.task))
+        for note in outcome.notes:
+            click.echo(f"  {note}")
+        if outcome.task.state is not TaskState.CANCELLED:
+            sys.exit(EXIT_FAILED)
+
+
+@click.command("retry")
+@click.argument("task_id")
+@click.option(
+    "--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The source file, to run the retried task at once (same content as before).",
+)
+@click.option("--wait", is_flag=True, help="With --file: follow Druid and verify.")
+def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
+    """Queue a failed, cancelled or invalid task again (and run it, given its file)."""
+    with _desk(need_remote=path is not None) as desk:
+        try:
+            task = retry_task(desk.store, desk.client_id, find_task(desk.store, task_id).id)
+        except (LookupError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(_line(task, "queued again"))
+        if path is None:
+            click.echo(f"  Run `ingest-desk ingest {task.file_name} --datasource "
+                       f"{task.datasource} --mode {task.mode}` on this desk to run it.")
+            return
+        if file_sha256(path) != task.sha256:
+            raise click.ClickException(f"{path} is not the file this task was made from.")
+        assert desk.connections is not None
+        pipeline = IngestPipeline(desk.store, desk.client_id, desk.settings, desk.connections)
+        outcome = pipeline.run(task, path, IngestOptions(wait=wait, allow_duplicate=True))
+        click.echo(_line(outcome.task, outcome.message))
+        if outcome.task.state not in (TaskState.SUCCEEDED, TaskState.INGESTING):
+            sys.exit(EXIT_FAILED)
+
+
+@click.command("doctor")
+def doctor_command() -> None:
+    """Check the task database, S3 and Druid; exit non-zero when something is wrong."""
+    checks = run_checks(load_settings())
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        click.echo(f"{mark} {check.name:<9} {check.message}")
+        if not check.ok and check.hint:
+            click.echo(f"     {'':<9} hint: {check.hint}")
+    if not all(check.ok for check in checks):
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,1 @@
+"""Pipeline tests: step logic against SQLite, moto and a fake Druid; end to end on the dev stack."""
