@@ -150,8 +150,22 @@ class ValidationReport:
 
 
 @dataclass(frozen=True, slots=True)
+class StagingPart:
+    """One file of a staging output split so Druid's parallel subtasks can share the work."""
+
+    path: Path
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class StagingResult:
-    """The typed file Druid will read, with the figures that prove what is in it."""
+    """The typed file(s) Druid will read, with the figures that prove what is in them.
+
+    `path`, `bytes` and `sha256` describe the first part when there is one part (the usual case)
+    and the whole output otherwise: total bytes, and the SHA-256 of the parts' bytes in order.
+    """
 
     path: Path
     format: str  # "ndjson.gz" or "parquet"
@@ -162,3 +176,11 @@ class StagingResult:
     max_time_ms: int | None
     excluded_rows: int = 0
     columns: tuple[tuple[str, ColumnType], ...] = field(default=())
+    parts: tuple[StagingPart, ...] = ()
+
+    @property
+    def files(self) -> tuple[StagingPart, ...]:
+        """Every staging file in order; a result without parts is one file."""
+        if self.parts:
+            return self.parts
+        return (StagingPart(self.path, self.rows, self.bytes, self.sha256),)

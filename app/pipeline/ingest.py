@@ -26,7 +26,7 @@ from app.services.druid import (
 )
 from app.services.reading import ReadOptions, open_source
 from app.services.settings import Settings
-from app.services.staging import validate_and_stage
+from app.services.staging import StagingOptions, validate_and_stage
 from app.services.storage import (
     S3Config,
     S3Uploader,
@@ -254,7 +254,9 @@ class IngestPipeline:
         )
         source = open_source(path, read)
         try:
-            _outcome, staging = validate_and_stage(source, validate, files.folder, task.id)
+            _outcome, staging = validate_and_stage(
+                source, validate, files.folder, task.id, StagingOptions.from_settings(settings)
+            )
         finally:
             source.close()
         if staging is None:
@@ -267,25 +269,11 @@ class IngestPipeline:
     ) -> Task:
         uploader = self._conn.uploader
         config = self._conn.s3
-        key = object_key(
-            config.prefix, task.datasource, task.created_at.date(), task.id, task.sha256,
-            staging.format,
-        )
-        # An upload started by a run killed before it could record the id would be an orphan.
-        for upload in uploader.open_uploads(prefix=key):
-            if upload.key == key and upload.upload_id != task.multipart_upload_id:
-                uploader.abort(upload)
-        resume = None
-        if task.multipart_upload_id:
-            # Rebuilt from the row: ListParts and the file itself prove which parts S3 holds.
-            resume = UploadState(
-                config.bucket, key, task.multipart_upload_id,
-                part_size_for(staging.bytes, uploader.options.part_size), staging.bytes,
-                uploader.options.checksum_algorithm,
-            )
+        parts = staging.files
         stop = threading.Event()
         recorded = task.multipart_upload_id
         last_write = 0.0
+        done_bytes = 0
 
         def on_state(state: UploadState) -> None:
             nonlocal recorded
@@ -299,12 +287,40 @@ class IngestPipeline:
             now = time.monotonic()
             if now - last_write >= _PROGRESS_WRITE_S:
                 last_write = now
-                self._record(task, TaskPatch(progress=tick.fraction), stop)
+                fraction = (done_bytes + tick.fraction * part.bytes) / max(1, staging.bytes)
+                self._record(task, TaskPatch(progress=fraction), stop)
 
-        result = uploader.upload_file(
-            staging.path, key, sha256=task.sha256, resume=resume, on_state=on_state,
-            on_progress=on_progress, cancel=lambda: stop.is_set() or cancelled(),
-        )
+        uris: list[str] = []
+        total_bytes = 0
+        for index, part in enumerate(parts):
+            extension = staging.format if len(parts) == 1 else f"{index + 1:04d}.{staging.format}"
+            key = object_key(
+                config.prefix, task.datasource, task.created_at.date(), task.id, task.sha256,
+                extension,
+            )
+            # The row keeps one upload id: the part that was in flight. Other open uploads on
+            # this key were started by a run killed before it could record theirs: orphans.
+            resume = None
+            for upload in uploader.open_uploads(prefix=key):
+                if upload.key != key:
+                    continue
+                if upload.upload_id == task.multipart_upload_id:
+                    # Rebuilt from the row: ListParts and the file prove which parts S3 holds.
+                    resume = UploadState(
+                        config.bucket, key, upload.upload_id,
+                        part_size_for(part.bytes, uploader.options.part_size), part.bytes,
+                        uploader.options.checksum_algorithm,
+                    )
+                else:
+                    uploader.abort(upload)
+            # A part finished by an earlier run is recognised by its hash and not sent again.
+            result = uploader.upload_file(
+                part.path, key, sha256=part.sha256, resume=resume, on_state=on_state,
+                on_progress=on_progress, cancel=lambda: stop.is_set() or cancelled(),
+            )
+            uris.append(result.uri)
+            total_bytes += result.bytes
+            done_bytes += part.bytes
         self._conn.index.record(task.datasource, task.sha256, result, task_id=task.id)
         retries = sum(1 for e in self._store.tasks.history(task.id) if e.kind is EventKind.RETRIED)
         earlier = any(
@@ -315,9 +331,12 @@ class IngestPipeline:
         # One staging object gives Druid one split: a parallel supervisor would only hold a
         # worker slot while waiting for a subtask slot, and two such supervisors on a small
         # cluster (two slots) wait for each other forever. Sequential mode does the work itself.
-        spec_options = replace(options.spec, max_concurrent_subtasks=1)
+        # Several parts are what parallel subtasks are for: one part each, up to the limit.
+        spec_options = (
+            replace(options.spec, max_concurrent_subtasks=1) if len(uris) == 1 else options.spec
+        )
         spec = build_spec(
-            task.datasource, staging, [result.uri], task.mode, spec_options,
+            task.datasource, staging, uris, task.mode, spec_options,
             attempt=druid_attempt(task, retries, earlier),
         )
         interval = spec.interval or aligned_interval(
@@ -337,9 +356,10 @@ class IngestPipeline:
             expected_state=TaskState.UPLOADING,
             expected_version=current.version,
             by_client=self._client_id,
-            message=f"uploaded {result.uri} ({result.bytes:,} bytes); Druid task "
+            message=f"uploaded {', '.join(uris)} ({total_bytes:,} bytes); Druid task "
             f"{spec.task_id}; {plan.message()}",
-            patch=TaskPatch(s3_uri=result.uri, druid_task_id=spec.task_id, progress=1.0),
+            # The task row names the first part; the spec (and the history) name them all.
+            patch=TaskPatch(s3_uri=uris[0], druid_task_id=spec.task_id, progress=1.0),
         )
 
     def _record(self, task: Task, patch: TaskPatch, stop: threading.Event) -> None:

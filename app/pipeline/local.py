@@ -17,7 +17,7 @@ from app.pipeline.intake import datasource_slug, file_sha256
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
 from app.services.report_export import export_bad_rows
 from app.services.settings import Settings
-from app.services.staging import validate_and_stage
+from app.services.staging import StagingOptions, validate_and_stage
 from app.services.store import LostRaceError, TaskStore
 from app.services.validation import ScanCancelledError, ValidateOptions, validate_source
 
@@ -232,7 +232,8 @@ class ValidationStep:
             if stage_dir is not None:
                 # The staging file is named after the task, so a rerun overwrites, never adds.
                 outcome, staging = validate_and_stage(
-                    source, options, stage_dir, task.id, progress=on_rows, cancelled=should_stop
+                    source, options, stage_dir, task.id, StagingOptions.from_settings(settings),
+                    progress=on_rows, cancelled=should_stop,
                 )
             else:
                 outcome = validate_source(

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.domain.validation import ColumnType, StagingResult
+from app.domain.validation import ColumnType, StagingPart, StagingResult
 from app.services.settings import data_dir
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,10 @@ class TaskFiles:
             "max_time_ms": staging.max_time_ms,
             "excluded_rows": staging.excluded_rows,
             "columns": [[name, kind.value] for name, kind in staging.columns],
+            "parts": [
+                {"path": str(p.path), "rows": p.rows, "bytes": p.bytes, "sha256": p.sha256}
+                for p in staging.files
+            ],
         }
         _write_atomically(self.staging_json, json.dumps(doc))
 
@@ -80,13 +84,18 @@ class TaskFiles:
                 max_time_ms=doc["max_time_ms"],
                 excluded_rows=int(doc["excluded_rows"]),
                 columns=tuple((str(n), ColumnType(k)) for n, k in doc["columns"]),
+                parts=tuple(
+                    StagingPart(Path(p["path"]), int(p["rows"]), int(p["bytes"]), str(p["sha256"]))
+                    for p in doc.get("parts", [])
+                ),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("no usable staging record in %s: %s", self.folder, exc)
             return None
         # A staging file changed or lost since the record was written must be made again.
-        if not staging.path.is_file() or staging.path.stat().st_size != staging.bytes:
-            return None
+        for part in staging.files:
+            if not part.path.is_file() or part.path.stat().st_size != part.bytes:
+                return None
         return staging
 
     def save_spec(self, body: str) -> None:

@@ -131,6 +131,28 @@ def test_xlsx_and_csv_land_with_the_figures_polars_computes(
         assert open_uploads(devstack, name) == []
 
 
+def test_a_large_file_is_staged_in_parts_that_druid_ingests_in_parallel(
+    cli: Cli, store: TaskStore, druid: DruidClient, datasource: Callable[[str], str],
+    tmp_path: Path, devstack: DevStack,
+) -> None:
+    name = datasource("parts")
+    # 250,000 rows stage to several MB of NDJSON.gz; a 1 MB part size rolls it into parts.
+    path = write_csv(tmp_path / "big.csv", 250_000, days=5)
+    done = cli.run(
+        "ingest", str(path), "--datasource", name, "--wait", timeout=300,
+        INGEST_DESK_STAGING_PART_MB="1",
+    )
+    task = tasks_for(store, name)[0]
+    assert done.returncode == 0, explain(devstack, task, done)
+    uploaded = next(
+        e.message for e in store.tasks.history(task.id) if e.message and "uploaded" in e.message
+    )
+    assert uploaded.count("s3://") >= 2, uploaded
+    assert task.state is TaskState.SUCCEEDED
+    assert druid_figures(druid, name) == source_figures(path)
+    assert open_uploads(devstack, name) == []
+
+
 def test_replace_overwrites_exactly_its_interval(
     cli: Cli, store: TaskStore, druid: DruidClient, datasource: Callable[[str], str],
     tmp_path: Path, devstack: DevStack,

@@ -117,3 +117,48 @@ def test_padded_values_are_trimmed_before_typing(write_file: WriteFile, tmp_path
     ]
     qty = next(c for c in outcome.report.columns if c.name == "qty")
     assert (qty.type.value, qty.nulls) == ("integer", 1)
+
+
+@pytest.mark.parametrize("fmt", ["ndjson.gz", "parquet"])
+def test_large_output_rolls_into_parts_that_add_up(write_file: WriteFile, tmp_path: Path, fmt):
+    from app.services.validation.scan import BATCH_ROWS
+
+    rows = BATCH_ROWS * 3 + 123  # several batches, so several parts at a tiny part size
+    lines = ["day,qty,note"] + [f"2024-01-{(i % 28) + 1:02d},{i},n{i % 7}" for i in range(rows)]
+    source = open_source(write_file("big.csv", "\n".join(lines) + "\n"))
+    try:
+        outcome, result = validate_and_stage(
+            source,
+            ValidateOptions(),
+            tmp_path / "parts",
+            "big",
+            StagingOptions(format=fmt, part_bytes=64 * 1024),  # type: ignore[arg-type]
+        )
+    finally:
+        source.close()
+    assert result is not None and outcome.speculation_confirmed
+    assert len(result.parts) >= 2  # Parquet rolls per row group (200,000 rows)
+    assert [p.path.name for p in result.parts][:2] == [f"big-0001.{fmt}", f"big-0002.{fmt}"]
+    assert sum(p.rows for p in result.parts) == result.rows == rows
+    assert sum(p.bytes for p in result.parts) == result.bytes
+    whole = hashlib.sha256()
+    for part in result.parts:
+        data = part.path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == part.sha256
+        whole.update(data)
+        counted = pl.read_parquet(part.path).height if fmt == "parquet" else len(_ndjson(part.path))
+        assert counted == part.rows
+    assert whole.hexdigest() == result.sha256
+    assert not list((tmp_path / "parts").glob("*.partial"))
+
+
+def test_one_part_keeps_the_plain_name(write_file: WriteFile, tmp_path: Path):
+    source = open_source(write_file("s.csv", "day,v\n2024-01-01,1\n"))
+    try:
+        _, result = validate_and_stage(
+            source, ValidateOptions(), tmp_path / "one", "s", StagingOptions(part_bytes=1 << 20)
+        )
+    finally:
+        source.close()
+    assert result is not None and [p.path.name for p in result.files] == ["s.ndjson.gz"]
+    assert result.sha256 == result.files[0].sha256
