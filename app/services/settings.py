@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
+import tomli_w
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -97,3 +100,42 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def env_overrides() -> frozenset[str]:
+    """Settings fields an INGEST_DESK_* variable sets now; they beat whatever the file says."""
+    return frozenset(
+        name for name in Settings.model_fields if f"{ENV_PREFIX}{name.upper()}" in os.environ
+    )
+
+
+def save_settings(
+    settings: Settings, path: Path | None = None, *, keep: frozenset[str] = frozenset()
+) -> Path:
+    """Write the non-default values to the TOML file, keeping keys this app does not know.
+
+    Fields in `keep` stay as the file has them (an environment variable set their value, and
+    that value must not leak into the file). Defaults are left out so a later release can
+    change them; None removes a key (TOML has no null). Written to a sibling file and renamed,
+    so a crash never leaves half a file.
+    """
+    target = path or settings_file()
+    if settings.database_url and urlsplit(settings.database_url).password:
+        raise ValueError("the database URL holds a password; it belongs in the keyring")
+    existing: dict[str, Any] = {}
+    if target.is_file():
+        existing = tomllib.loads(target.read_text(encoding="utf-8"))
+    defaults = Settings.model_construct()
+    for name in Settings.model_fields:
+        if name in keep:
+            continue
+        value = getattr(settings, name)
+        if value is None or value == getattr(defaults, name):
+            existing.pop(name, None)
+        else:
+            existing[name] = value
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(tomli_w.dumps(existing), encoding="utf-8")
+    partial.replace(target)
+    return target

@@ -14,6 +14,7 @@ from app.domain.validation import ValidationReport
 from app.pipeline.intake import Refusal, collect_sources
 from app.pipeline.local import ValidationProgress, ValidationResult
 from app.pipeline.session import DeskSession, SessionInfo, TaskUpdate
+from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
 from app.ui.task_model import TaskTableModel
 from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool
@@ -72,7 +73,9 @@ class DeskController(QObject):
         settings, url, interval = self.settings, self._database_url, self._poll_interval_s
 
         def open_session(_: WorkerContext[None]) -> DeskSession:
-            return DeskSession.open(settings, database_url=url, poll_interval_s=interval)
+            # The settings file holds the URL without its password; the keyring holds that.
+            target = database_url_with_password(url or settings.effective_database_url)
+            return DeskSession.open(settings, database_url=target, poll_interval_s=interval)
 
         self.workers.start(
             "open the task database",

@@ -7,9 +7,12 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.pipeline.session import SessionInfo
 
+SETTINGS_LINK = "settings:"
+
 
 class EmptyState(QWidget):
     samplesRequested = Signal()
+    settingsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -21,6 +24,12 @@ class EmptyState(QWidget):
         self.body.setTextFormat(Qt.TextFormat.RichText)
         # A fixed width keeps the wrapped text's height right (QLabel's height-for-width).
         self.body.setFixedWidth(600)
+        self.body.setOpenExternalLinks(False)
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.body.linkActivated.connect(self._link)
         self.samples_button = QPushButton("Try the bundled samples")
         self.samples_button.setToolTip(
             "Validate three sample files: a clean CSV, a workbook with two sheets, "
@@ -48,11 +57,13 @@ class EmptyState(QWidget):
             mode = (
                 "<p><b>Embedded single-user mode.</b> Tasks are kept in a local database on "
                 f"this computer (<code>{db.location}</code>), so only you see them. Connect a "
-                "shared PostgreSQL database to see your colleagues' tasks live.</p>"
+                f"shared PostgreSQL database in <a href='{SETTINGS_LINK}'>Settings</a> to see "
+                "your colleagues' tasks live.</p>"
             )
         upload = (
             "<p>Every row is read and checked here first. S3 and Druid are not configured, so "
-            "valid files stop before the upload, marked <i>Needs review</i>.</p>"
+            "valid files stop before the upload, marked <i>Needs review</i>. Connect them in "
+            f"<a href='{SETTINGS_LINK}'>Settings</a> (Ctrl+,).</p>"
             if not (info.s3.configured and info.druid.configured)
             else "<p>Valid files are uploaded to S3 and loaded into Druid.</p>"
         )
@@ -63,3 +74,7 @@ class EmptyState(QWidget):
         self.body.setMinimumHeight(self.body.heightForWidth(self.body.width()))
         self.samples_button.setEnabled(have_samples)
         self.samples_button.setVisible(have_samples)
+
+    def _link(self, target: str) -> None:
+        if target == SETTINGS_LINK:
+            self.settingsRequested.emit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,13 +29,15 @@ from app.domain.store import FeedStatus
 from app.domain.tasks import RETRYABLE_STATES, Task
 from app.pipeline.intake import SUPPORTED_LABEL, Refusal
 from app.pipeline.local import ValidationResult
-from app.pipeline.session import SessionInfo
+from app.pipeline.session import SessionInfo, describe_connections
+from app.services.settings import config_dir
 from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
 from app.ui.empty_state import EmptyState
 from app.ui.progress_delegate import ProgressDelegate
 from app.ui.resources import app_icon, sample_files
+from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.status_bar import DeskStatusBar
 from app.ui.task_format import TONE_COLORS, Tone
 from app.ui.task_model import Column, StateFilter, TaskFilterProxy, TaskRole
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_stack()
         self._update_actions()
+        self._restore_layout()
 
     # -- construction --------------------------------------------------------------------------
 
@@ -154,6 +157,10 @@ class MainWindow(QMainWindow):
             "Hide the selected task here; its history stays in the store",
         )
         self.find_action = self._action("Find", QKeySequence.StandardKey.Find, "Search tasks")
+        self.settings_action = self._action(
+            "Settings…", "Ctrl+,", "Connect a shared task database, S3 and Druid"
+        )
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, "Quit Ingest Desk")
         self.open_action.triggered.connect(self.browse)
         self.cancel_action.triggered.connect(lambda: self._on_selected(self.controller.cancel))
@@ -161,6 +168,7 @@ class MainWindow(QMainWindow):
         self.copy_id_action.triggered.connect(self.copy_task_id)
         self.remove_action.triggered.connect(self.remove_selected)
         self.find_action.triggered.connect(self.search.setFocus)
+        self.settings_action.triggered.connect(self.open_settings)
         self.quit_action.triggered.connect(self.close)
 
         toolbar = QToolBar("Tasks")
@@ -172,6 +180,8 @@ class MainWindow(QMainWindow):
             self.copy_id_action, self.remove_action,
         ):
             toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.settings_action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _build_layout(self) -> None:
@@ -207,6 +217,7 @@ class MainWindow(QMainWindow):
         self.drop_zone.pathsDropped.connect(self.add_paths)
         self.drop_zone.browseRequested.connect(self.browse)
         self.empty_state.samplesRequested.connect(self.add_samples)
+        self.empty_state.settingsRequested.connect(self.open_settings)
         self.details.exportRequested.connect(self.export_errors)
         self.table.selectionModel().currentRowChanged.connect(self._selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -398,7 +409,67 @@ class MainWindow(QMainWindow):
     def _operation_failed(self, failure: WorkerFailure) -> None:
         self.show_banner(f"Could not {failure.name}: {failure.message}", Tone.ERROR)
 
+    # -- settings ------------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        """Modeless (open(), not exec()), so tests and the live table keep their event loop."""
+        dialog = SettingsDialog(self.controller.settings, self.controller.workers, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._settings_saved)
+        dialog.open()
+        return dialog
+
+    @Slot(SavedSettings)
+    def _settings_saved(self, saved: SavedSettings) -> None:
+        # A session is wired to its store, bucket and cluster when it opens; swapping them under
+        # running validations is not worth the risk, so the new ones apply from the next start.
+        self.controller.settings = saved.settings
+        s3, druid = describe_connections(saved.settings)
+        self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
+        if saved.database_changed:
+            self.show_banner(
+                "Settings saved. Restart Ingest Desk to connect to the new task database.",
+                Tone.ATTENTION,
+            )
+        elif saved.restart_needed:
+            self.show_banner(
+                "Settings saved. Restart Ingest Desk to upload with the new S3 and Druid "
+                "settings.",
+                Tone.ATTENTION,
+            )
+        else:
+            self.status.showMessage("Settings saved.", 4000)
+
+    # -- remembered layout ---------------------------------------------------------------------
+
+    @staticmethod
+    def _layout_store() -> QSettings:
+        # Beside settings.toml rather than the registry or ~/.config/<org>: one folder to back up
+        # or delete, and tests that move the config folder never touch the user's.
+        return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_layout(self) -> None:
+        store = self._layout_store()
+        for key, restore in (
+            ("geometry", self.restoreGeometry),
+            ("splitter", self.splitter.restoreState),
+            ("columns", self.table.horizontalHeader().restoreState),
+        ):
+            value = store.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+        header = self.table.horizontalHeader()
+        self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def _save_layout(self) -> None:
+        store = self._layout_store()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("splitter", self.splitter.saveState())
+        store.setValue("columns", self.table.horizontalHeader().saveState())
+        store.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout()
         self.controller.shutdown()
         super().closeEvent(event)
 

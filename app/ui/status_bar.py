@@ -47,8 +47,15 @@ class DeskStatusBar(QStatusBar):
                 f"Tasks live in {db.location} on this computer. Set a PostgreSQL database URL "
                 "(INGEST_DESK_DATABASE_URL) to share tasks with colleagues."
             )
-        self._connection(self.s3, info.s3)
-        self._connection(self.druid, info.druid)
+        self.show_connections(info.s3, info.druid)
+
+    def show_connections(
+        self, s3: ConnectionInfo, druid: ConnectionInfo, *, pending_restart: bool = False
+    ) -> None:
+        """Refreshed after Settings is saved; the running session keeps the old ones until a
+        restart, and the labels say so rather than claim a connection that is not in use."""
+        self._connection(self.s3, s3, pending_restart)
+        self._connection(self.druid, druid, pending_restart)
 
     def show_database_error(self, message: str) -> None:
         self.database.setText("Database: unavailable")
@@ -62,14 +69,12 @@ class DeskStatusBar(QStatusBar):
         self.feed.setToolTip("Task changes from the store appear without a refresh.")
 
     @staticmethod
-    def _connection(label: QLabel, info: ConnectionInfo) -> None:
-        label.setText(f"{info.name}: {'configured' if info.configured else 'not configured'}")
+    def _connection(label: QLabel, info: ConnectionInfo, pending_restart: bool = False) -> None:
+        state = "configured" if info.configured else "not configured"
+        label.setText(f"{info.name}: {state}{' (after restart)' if pending_restart else ''}")
         tone = Tone.SUCCESS if info.configured else Tone.NEUTRAL
-        label.setStyleSheet(f"color: {TONE_COLORS[tone]};")
-        hint = (
-            ""
-            if info.configured
-            else f" Set INGEST_DESK_{'S3_BUCKET' if info.name == 'S3' else 'DRUID_URL'} "
-            "or the settings file (a Settings dialog is coming)."
-        )
+        label.setStyleSheet(f"color: {TONE_COLORS[Tone.ATTENTION if pending_restart else tone]};")
+        hint = "" if info.configured else " Open Settings (Ctrl+,) to connect it."
+        if pending_restart:
+            hint = " Saved in Settings; used after Ingest Desk restarts."
         label.setToolTip(f"{info.name}: {info.detail}.{hint}")

@@ -1,0 +1,227 @@
+"""The Settings dialog's Test buttons: one quick read-only probe per connection, one verdict."""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+from dataclasses import dataclass
+
+import boto3
+from botocore.exceptions import BotoCoreError
+from sqlalchemy import Connection
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from app.services.druid import (
+    DruidAuthError,
+    DruidClient,
+    DruidError,
+    DruidUnavailableError,
+    extension_problem,
+)
+from app.services.druid import RetryPolicy as DruidRetryPolicy
+from app.services.druid.client import PARQUET_EXTENSION, S3_EXTENSION
+from app.services.secrets import Secret, database_url_with_password, get_secret
+from app.services.settings import Settings
+from app.services.storage import (
+    RetryPolicy,
+    S3BucketNotFoundError,
+    S3Config,
+    S3Uploader,
+    StorageError,
+    UploadOptions,
+    make_client,
+)
+from app.services.store.engine import display_url, make_engine
+from app.services.store.schema import current_revision, head_revision, known_revisions
+
+# A Test answers in seconds: one try, short timeouts. The pipeline keeps its patient retries.
+_S3_ONE_TRY = RetryPolicy(attempts=1, connect_attempts=1)
+_DRUID_ONE_TRY = DruidRetryPolicy(attempts=1)
+_DRUID_TEST_TIMEOUT_S = 10.0
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # reachable and usable, but something needs attention
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """One Test's verdict: a sentence naming what was reached (or why not) and a next step."""
+
+    service: str
+    outcome: Outcome
+    message: str
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.FAILED
+
+
+# -- task database ------------------------------------------------------------------------------
+
+
+def _server_version(conn: Connection) -> str:
+    if conn.dialect.name == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    info = conn.dialect.server_version_info or ()
+    return "PostgreSQL " + ".".join(str(part) for part in info)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def probe_database(settings: Settings, password: str | None = None) -> ConnectionCheck:
+    """Connect, read the server version and the schema revision; never creates or migrates.
+
+    `password` is what the user typed and has not saved yet; None falls back to the keyring.
+    """
+    url = settings.effective_database_url
+    try:
+        where = display_url(url)
+        engine = make_engine(database_url_with_password(url, password or None), pool_size=1)
+    except (ArgumentError, ValueError) as exc:
+        return ConnectionCheck(
+            "database", Outcome.FAILED, f"Not a usable database URL: {exc}",
+            "Use postgresql+psycopg://user@host:5432/database, or leave it empty for the "
+            "embedded store.",
+        )
+    try:
+        with engine.connect() as conn:
+            version = _server_version(conn)
+        revision = current_revision(engine)
+    except DBAPIError as exc:
+        reason = _first_line(exc)
+        hint = "Check the host, port, database name and that the server is running."
+        if "password" in reason.lower():
+            hint = "Check the user name and password (the password is kept in the OS keyring)."
+        return ConnectionCheck("database", Outcome.FAILED, f"Cannot connect to {where}: {reason}",
+                               hint)
+    finally:
+        engine.dispose()
+    return _schema_verdict(version, revision, shared=not url.startswith("sqlite"))
+
+
+def _schema_verdict(version: str, revision: str | None, *, shared: bool) -> ConnectionCheck:
+    head = head_revision()
+    if revision == head:
+        return ConnectionCheck("database", Outcome.OK, f"Connected: {version}, schema up to date")
+    if revision is not None and revision not in known_revisions():
+        return ConnectionCheck(
+            "database", Outcome.FAILED,
+            f"Connected: {version}, but its task schema ({revision}) is newer than this app.",
+            "Update Ingest Desk before using this database; nothing was changed.",
+        )
+    if revision is None and not shared:
+        return ConnectionCheck(
+            "database", Outcome.OK,
+            f"Ready: embedded {version}; the task tables are created on first use",
+        )
+    state = "has no task tables yet" if revision is None else f"has schema {revision}"
+    return ConnectionCheck(
+        "database", Outcome.WARNING,
+        f"Connected: {version}; the database {state} (this app needs {head}).",
+        "Ingest Desk upgrades it on connect when this account may alter tables; otherwise an "
+        "administrator runs `ingest-desk db upgrade` once.",
+    )
+
+
+# -- S3 -----------------------------------------------------------------------------------------
+
+
+def probe_s3(
+    settings: Settings,
+    access_key_id: str | None = None,
+    secret_access_key: str | None = None,
+) -> ConnectionCheck:
+    """List one key under the prefix: proves the endpoint, the credentials and the bucket.
+
+    A typed key pair (not saved yet) is used as is; otherwise the profile, the keyring pair or
+    boto3's own chain, exactly as an upload would choose.
+    """
+    if not settings.s3_bucket:
+        return ConnectionCheck("s3", Outcome.FAILED, "S3: no bucket is set.",
+                               "Enter the bucket that staging files go to.")
+    try:
+        config = S3Config.from_settings(settings, connect_timeout_s=5.0, read_timeout_s=15.0)
+        session = None
+        if access_key_id and secret_access_key and not config.profile:
+            # Only for trying keys before they are saved; uploads read them from the keyring.
+            session = boto3.session.Session(
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                region_name=config.region,
+            )
+        client = make_client(config, session)
+        uploader = S3Uploader(client, config, UploadOptions(retry=_S3_ONE_TRY))
+        uploader.check_bucket()
+    except S3BucketNotFoundError:
+        return ConnectionCheck(
+            "s3", Outcome.FAILED,
+            f"S3: bucket '{settings.s3_bucket}' not found at "
+            f"{settings.s3_endpoint_url or 'AWS S3'}",
+            "Check the bucket name and region, or create the bucket.",
+        )
+    except StorageError as exc:
+        return ConnectionCheck("s3", Outcome.FAILED, f"S3: {exc}", exc.hint)
+    except (BotoCoreError, ValueError) as exc:
+        return ConnectionCheck("s3", Outcome.FAILED, f"S3: {exc}",
+                               "Check the profile name and the endpoint URL.")
+    return ConnectionCheck(
+        "s3", Outcome.OK,
+        f"S3: bucket '{config.bucket}' is open at {config.where}; files go under "
+        f"{config.prefix.strip('/')}/",
+    )
+
+
+def stored_s3_keys() -> tuple[str | None, str | None]:
+    return get_secret(Secret.S3_ACCESS_KEY_ID), get_secret(Secret.S3_SECRET_ACCESS_KEY)
+
+
+# -- Druid --------------------------------------------------------------------------------------
+
+
+def _unreachable_reason(exc: DruidUnavailableError) -> str:
+    # "Druid at URL did not answer GET /status (1 tries): could not connect: ..." -> the reason.
+    text = str(exc)
+    return text.split("): ", 1)[1] if "): " in text else text
+
+
+def probe_druid(settings: Settings, password: str | None = None) -> ConnectionCheck:
+    """Read the cluster's version and extensions through the router (one try, short timeout)."""
+    if not settings.druid_url:
+        return ConnectionCheck("druid", Outcome.FAILED, "Druid: no URL is set.",
+                               "Enter the router's URL, e.g. https://druid.example.com")
+    url = settings.druid_url
+    quick = settings.model_copy(
+        update={"druid_timeout_s": min(settings.druid_timeout_s, _DRUID_TEST_TIMEOUT_S)}
+    )
+    try:
+        with DruidClient.from_settings(quick, password=password or None,
+                                       retry=_DRUID_ONE_TRY) as druid:
+            status = druid.status()
+    except DruidAuthError as exc:
+        who = f"user '{settings.druid_username}'" if settings.druid_username else "no user"
+        return ConnectionCheck(
+            "druid", Outcome.FAILED,
+            f"Druid at {url} refused {who} (HTTP {exc.status_code}): {exc.druid_message}",
+            "Check the user name and password (the password is kept in the OS keyring).",
+        )
+    except DruidUnavailableError as exc:
+        return ConnectionCheck(
+            "druid", Outcome.FAILED, f"Cannot reach Druid at {url}: {_unreachable_reason(exc)}",
+            "Check the URL points at the router (or the Overlord) and that Druid is running.",
+        )
+    except DruidError as exc:
+        return ConnectionCheck("druid", Outcome.FAILED, f"Druid at {url}: {exc}")
+    problem = extension_problem(status, settings.staging_format)
+    if problem:
+        return ConnectionCheck("druid", Outcome.FAILED, problem)
+    loaded = S3_EXTENSION + (
+        f" and {PARQUET_EXTENSION}" if settings.staging_format == "parquet" else ""
+    )
+    return ConnectionCheck("druid", Outcome.OK, f"Druid {status.version}, {loaded} loaded")
