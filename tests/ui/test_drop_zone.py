@@ -39,7 +39,7 @@ def test_drag_feedback_accepts_spreadsheets_and_names_refusals(
 
 
 def test_non_file_drags_are_ignored(qtbot: QtBot) -> None:
-    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtCore import QMimeData, QPoint, Qt
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
 
@@ -48,7 +48,7 @@ def test_non_file_drags_are_ignored(qtbot: QtBot) -> None:
     mime = QMimeData()
     mime.setText("just some text")
     event = QDragEnterEvent(
-        QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+        QPoint(5, 5), Qt.DropAction.CopyAction, mime,
         Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(zone, event)

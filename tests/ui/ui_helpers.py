@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -56,8 +56,9 @@ def drag_enter(
 ) -> QDragEnterEvent:
     # The event does not own its mime data: keep a reference until the event is delivered.
     mime = mime or mime_for(paths)
+    # QDragEnterEvent takes an integer QPoint (QDropEvent a QPointF); newer bindings convert.
     event = QDragEnterEvent(
-        QPointF(10, 10),
+        QPoint(10, 10),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
