@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -53,8 +54,22 @@ def _register_commands() -> None:
         cli.add_command(command)
 
 
+def _paths_to_open(args: list[str]) -> list[str] | None:
+    """`ingest-desk FILE...` (how installers' "Open with" calls us) opens the window with them."""
+    if not args or args[0].startswith("-") or args[0] in cli.commands:
+        return None
+    if all(Path(arg).exists() for arg in args):
+        return args
+    return None
+
+
 def main() -> None:
     _register_commands()
+    paths = _paths_to_open(sys.argv[1:])
+    if paths is not None:
+        from app.ui.app import run_gui  # noqa: PLC0415
+
+        sys.exit(run_gui(paths))
     cli(prog_name="ingest-desk")
 
 

@@ -6,11 +6,13 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
-from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer, SignalInstance
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
@@ -59,19 +61,38 @@ def build_window(
     return window
 
 
-def run_gui() -> int:
+class FileOpenForwarder(QObject):
+    """macOS delivers "Open with" and dropped-on-Dock files as QFileOpenEvent, not arguments."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            self._window.add_paths([Path(event.file())])
+            return True
+        return super().eventFilter(watched, event)
+
+
+def run_gui(paths: Sequence[str] = ()) -> int:
+    """Open the window; `paths` (from "Open with" or the command line) become tasks."""
     log_path = setup_logging(log_dir())
     reporter = CrashReporter(log_path)
     reporter.install()
-    app = create_application(sys.argv)
+    app = create_application(sys.argv[:1])
     try:
         settings = load_settings()
     except ValidationError as exc:
         QMessageBox.critical(None, "Ingest Desk: settings", f"The settings are not valid:\n{exc}")
         return 2
     window = build_window(settings)
+    app.installEventFilter(FileOpenForwarder(window))
     window.show()
     window.controller.start()
+    if paths:
+        # Queued by the controller until the task database is open.
+        window.add_paths([Path(path) for path in paths])
     log.info("Ingest Desk %s started", __version__)
     return app.exec()
 
