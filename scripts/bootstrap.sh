@@ -37,7 +37,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "$PURPOSE" = "test" ]; then
-  .venv/bin/python -m pip install -q -e ".[test]"
+  # The test suite also builds and runs the PyInstaller bundle.
+  .venv/bin/python -m pip install -q -e ".[test,package]"
 else
   .venv/bin/python -m pip install -q -e .
 fi

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 export DEVSTACK="${DEVSTACK:-1}"
-if [ "${CI:-}" = "true" ]; then export DEVSTACK=1; fi
+# The PyInstaller bundle is built and its --self-test run (about two minutes); BUNDLE=0 skips.
+export BUNDLE="${BUNDLE:-1}"
+if [ "${CI:-}" = "true" ]; then export DEVSTACK=1 BUNDLE=1; fi
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";          ruff check app tests bench scripts
 echo "== mypy";          mypy
