@@ -164,3 +164,20 @@ def test_display_roles() -> None:
     assert model.index(0, Column.OWNER).data() == "bob"
     assert model.data(QModelIndex()) is None
     assert model.index(0, Column.STATE).data(Qt.ItemDataRole.ForegroundRole) is not None
+
+
+def test_duration_tick_is_one_signal_over_the_running_rows() -> None:
+    model = TaskTableModel()
+    for index, state in enumerate(
+        [TaskState.SUCCEEDED, TaskState.VALIDATING, TaskState.FAILED, TaskState.UPLOADING]
+    ):
+        model.queue_update(update(make_task(index, state=state)))
+    model.flush()
+    seen: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(
+        lambda top, bottom, _roles=(): seen.append(
+            (top.row(), bottom.row(), top.column(), bottom.column())
+        )
+    )
+    model._tick_durations()
+    assert seen == [(1, 3, Column.DURATION, Column.DURATION)]
