@@ -9,31 +9,12 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, PasswordSetError
 
 from app.services import secrets
 from app.services.secrets import Secret, SecretChange, SecretStoreError
 from app.services.settings import Settings, env_overrides, save_settings
-
-
-class MemoryKeyring(KeyringBackend):
-    """A dict instead of the OS keyring: these tests never reach the machine's real one."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
+from tests.support.keyring_backend import MemoryKeyring
 
 
 class RefusingKeyring(MemoryKeyring):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from app.domain.validation import StagingResult
 from app.services.reading import open_source
@@ -17,6 +16,7 @@ from app.services.validation import ValidateOptions, scan
 
 # The real-Druid suite reuses the dev stack fixture and its log-tail report hook.
 from tests.devstack.conftest import devstack, pytest_runtest_makereport  # noqa: F401
+from tests.support.keyring_backend import MemoryKeyring
 
 from .fake import FakeDruid
 
@@ -26,23 +26,6 @@ def fake() -> FakeDruid:
     return FakeDruid()
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring held in a dict, so tests never touch the machine's real keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ from app.services.druid import (
     extension_problem,
 )
 from app.services.settings import Settings
+from tests.support.keyring_backend import MemoryKeyring
 
-from .conftest import MemoryKeyring
 from .fake import FakeDruid, druid_report, sql_rows
 
 STAGING = StagingResult(

@@ -16,9 +16,9 @@ from typing import Any
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from app.services.storage import RetryPolicy, S3Config, S3Uploader, UploadOptions, make_client
+from tests.support.keyring_backend import MemoryKeyring
 
 from .fault_proxy import FaultProxy
 
@@ -75,23 +75,6 @@ class MotoServer:
                 self.process.wait()
 
 
-class MemoryKeyring(KeyringBackend):
-    """keyring backend held in a dict: tests never reach the machine's real keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,8 @@ from app.ui.connection_section import ConnectionSection
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.workers import WorkerPool
-from tests.storage.conftest import MemoryKeyring, MotoServer
+from tests.storage.conftest import MotoServer
+from tests.support.keyring_backend import MemoryKeyring
 
 TEST_TIMEOUT_MS = 20_000
 Screenshot = Callable[[QWidget, str], Path]
