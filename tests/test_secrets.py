@@ -14,7 +14,10 @@ from keyring.errors import KeyringError, PasswordSetError
 from app.services import secrets
 from app.services.secrets import Secret, SecretChange, SecretStoreError
 from app.services.settings import Settings, env_overrides, save_settings
-from tests.support.keyring_backend import MemoryKeyring
+from tests.support.credentials import (
+    MemoryKeyring,
+    memory_keyring_installed,
+)
 
 
 class RefusingKeyring(MemoryKeyring):
@@ -30,11 +33,8 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     for name in ("DATABASE_URL", "S3_BUCKET", "DRUID_URL"):
         monkeypatch.delenv(f"INGEST_DESK_{name}", raising=False)
     monkeypatch.setenv("INGEST_DESK_SETTINGS_FILE", str(tmp_path / "settings.toml"))
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    with memory_keyring_installed() as backend:
+        yield backend
 
 
 def test_names_agree_with_the_services_that_read_them() -> None:

@@ -150,12 +150,12 @@ class ParquetWriter:
             self._writer = pq.ParquetWriter(
                 self._sink, self._schema, compression="snappy", store_schema=False
             )
+        assert self._sink is not None and self._writer is not None
         if table.schema != self._schema:
             table = table.cast(self._schema)
         self._writer.write_table(table)
         self._files.rows[-1] += rows
-        full = self._part_bytes is not None and self._sink is not None
-        if full and self._sink is not None and self._sink.tell() >= (self._part_bytes or 0):
+        if self._part_bytes is not None and self._sink.tell() >= self._part_bytes:
             self._close_part()
 
     def _close_part(self) -> None:

@@ -6,7 +6,6 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
 from app.domain.validation import StagingResult
@@ -16,7 +15,10 @@ from app.services.validation import ValidateOptions, scan
 
 # The real-Druid suite reuses the dev stack fixture and its log-tail report hook.
 from tests.devstack.conftest import devstack, pytest_runtest_makereport  # noqa: F401
-from tests.support.keyring_backend import MemoryKeyring
+from tests.support.credentials import (
+    MemoryKeyring,
+    memory_keyring_installed,
+)
 
 from .fake import FakeDruid
 
@@ -30,13 +32,8 @@ def fake() -> FakeDruid:
 
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with memory_keyring_installed() as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def stage_csv(

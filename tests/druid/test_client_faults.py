@@ -32,7 +32,9 @@ from app.services.druid import (
     extension_problem,
 )
 from app.services.settings import Settings
-from tests.support.keyring_backend import MemoryKeyring
+from tests.support.credentials import (
+    MemoryKeyring,
+)
 
 from .fake import FakeDruid, druid_report, sql_rows
 

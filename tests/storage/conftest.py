@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 
 from app.services.storage import RetryPolicy, S3Config, S3Uploader, UploadOptions, make_client
-from tests.support.keyring_backend import MemoryKeyring
+from tests.support.credentials import (
+    MemoryKeyring,
+    memory_keyring_installed,
+    without_aws_credentials,
+)
 
 from .fault_proxy import FaultProxy
 
@@ -82,19 +85,11 @@ def isolated_credentials(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[MemoryKeyring]:
     """No real AWS files, environment credentials or OS keyring leak into a test."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_aws_credentials(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEST_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TEST_SECRET)
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    with memory_keyring_installed() as backend:
+        yield backend
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QDialog, QWidget
@@ -24,7 +22,11 @@ from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.workers import WorkerPool
 from tests.storage.conftest import MotoServer
-from tests.support.keyring_backend import MemoryKeyring
+from tests.support.credentials import (
+    MemoryKeyring,
+    memory_keyring_installed,
+    without_aws_credentials,
+)
 
 TEST_TIMEOUT_MS = 20_000
 Screenshot = Callable[[QWidget, str], Path]
@@ -33,17 +35,9 @@ Screenshot = Callable[[QWidget, str], Path]
 @pytest.fixture(autouse=True)
 def memory_keyring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MemoryKeyring]:
     """Never the OS keyring, ~/.aws or the developer's AWS variables."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    without_aws_credentials(monkeypatch, tmp_path)
+    with memory_keyring_installed() as backend:
+        yield backend
 
 
 @pytest.fixture(scope="module")

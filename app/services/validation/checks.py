@@ -1,12 +1,24 @@
-"""Row checks: count how often each fires, then fetch the first bad rows with their reasons."""
+"""Row checks: which can fire, how often each does, and the first bad rows with their reasons."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
-from app.domain.validation import ValidationIssue
+from app.domain.rules import Template
+from app.domain.validation import Severity, ValidationIssue
 from app.services.reading.source import ROW_COLUMN
-from app.services.validation.rules import RowCheck
+from app.services.validation.column_types import TypedColumn
+from app.services.validation.profiling import ColumnFacts
+from app.services.validation.rules import (
+    EARLIEST,
+    LATEST,
+    RowCheck,
+    template_checks,
+    unique_checks,
+)
+from app.services.validation.time_column import TimeDecision
 
 REASON_COLUMN = "reason"
 EXAMPLES_PER_CHECK = 5
@@ -81,3 +93,81 @@ def collect_bad_rows(
         ]
     )
     return export, issues
+
+
+def profile_checks(
+    typed: dict[str, TypedColumn],
+    facts: dict[str, ColumnFacts],
+    template: Template | None,
+    max_cell_chars: int,
+    time: TimeDecision,
+    time_value: pl.Expr | None,
+    time_range: tuple[datetime | None, datetime | None],
+    rows: int,
+) -> list[RowCheck]:
+    """Only checks the whole-file profile says can fire; a clean file needs no extra pass."""
+    checks: list[RowCheck] = []
+    ts_name = time.spec.column if time.spec else None
+    for name, item in typed.items():
+        if item.misfit is not None:
+            kind = item.profile.type.value
+            checks.append(
+                RowCheck(
+                    "type_mismatch",
+                    name,
+                    Severity.ERROR,
+                    item.misfit,
+                    f"'{{value}}' is not a valid {kind}.",
+                )
+            )
+        if facts[name].is_text and facts[name].count("max_bytes") > max_cell_chars:
+            limit = max_cell_chars
+            checks.append(
+                RowCheck(
+                    "cell_too_large",
+                    name,
+                    Severity.ERROR,
+                    pl.col(name).str.len_bytes() > limit,
+                    f"The value is longer than {limit:,} bytes.",
+                )
+            )
+        rule = template.rule(name) if template else None
+        if rule:
+            value = time_value if (name == ts_name and time_value is not None) else item.value
+            checks.extend(template_checks(rule, name, item.profile.type, value))
+    checks.extend(unique_checks(template, set(typed)))
+    if time_value is None or not ts_name or time.choice is None:
+        return checks
+    if facts[ts_name].count("nonnull") < rows:
+        checks.append(
+            RowCheck(
+                "missing_timestamp",
+                ts_name,
+                Severity.ERROR,
+                pl.col(ts_name).is_null(),
+                f"The timestamp column '{ts_name}' is empty.",
+            )
+        )
+    if time.choice.failed:
+        label = time.choice.format
+        checks.append(
+            RowCheck(
+                "bad_timestamp",
+                ts_name,
+                Severity.ERROR,
+                pl.col(ts_name).is_not_null() & time_value.is_null(),
+                f"'{{value}}' is not a date in the format {label}.",
+            )
+        )
+    low, high = time_range
+    if (low is not None and low < EARLIEST) or (high is not None and high >= LATEST):
+        checks.append(
+            RowCheck(
+                "timestamp_out_of_range",
+                ts_name,
+                Severity.ERROR,
+                (time_value < EARLIEST) | (time_value >= LATEST),
+                "{value} is outside the years 1900-2199; probably a typo.",
+            )
+        )
+    return checks

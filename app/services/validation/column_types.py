@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
-from app.domain.validation import ColumnProfile, ColumnType
+from app.domain.validation import ColumnProfile, ColumnType, ValueExample
+from app.services.reading.source import ROW_COLUMN
 from app.services.validation import timestamps as ts
+from app.services.validation.output import convert
 from app.services.validation.profiling import (
     ColumnFacts,
     cell_value,
     finite_float,
-    to_boolean,
-    to_integer,
 )
+
+EXAMPLES_PER_COLUMN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,42 +35,24 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def _can_misfit(facts: ColumnFacts, kind: ColumnType) -> bool:
+    """Whether a present value can fail to convert (numbers to decimal, TRUE/FALSE cannot)."""
+    if kind is ColumnType.TEXT:
+        return False
+    if facts.is_text:
+        return True
+    if kind is ColumnType.DECIMAL and facts.dtype.is_numeric():
+        return False
+    return not (kind is ColumnType.BOOLEAN and facts.dtype == pl.Boolean)
+
+
 def _typed_expr(
     facts: ColumnFacts, kind: ColumnType, decimal_comma: bool
 ) -> tuple[pl.Expr, pl.Expr | None]:
-    x = pl.col(facts.name)
-    if facts.is_text:
-        if kind is ColumnType.INTEGER:
-            value = to_integer(x)
-        elif kind is ColumnType.DECIMAL:
-            value = finite_float(x, decimal_comma)
-        elif kind is ColumnType.BOOLEAN:
-            value = to_boolean(x)
-        else:
-            return x, None
-        return value, x.is_not_null() & value.is_null()
-    dtype = facts.dtype
-    if kind is ColumnType.TEXT:
-        return x.cast(pl.String), None
-    if kind is ColumnType.INTEGER and dtype.is_numeric():
-        value = x.cast(pl.Int64, strict=False)
-        if dtype.is_float():
-            value = pl.when(x == x.floor()).then(value).otherwise(None)
-        return value, x.is_not_null() & value.is_null()
-    if kind is ColumnType.DECIMAL and dtype.is_numeric():
-        return x.cast(pl.Float64), None
-    if kind is ColumnType.BOOLEAN and dtype == pl.Boolean:
-        return x, None
-    value = x.cast(pl.String).str.strip_chars()
-    if kind is ColumnType.INTEGER:
-        converted = to_integer(value)
-    elif kind is ColumnType.DECIMAL:
-        converted = finite_float(value, decimal_comma)
-    elif kind is ColumnType.BOOLEAN:
-        converted = to_boolean(value)
-    else:
+    value = convert(facts.name, facts, kind, decimal_comma)
+    if not _can_misfit(facts, kind):
         return value, None
-    return converted, x.is_not_null() & converted.is_null()
+    return value, pl.col(facts.name).is_not_null() & value.is_null()
 
 
 def decide(
@@ -217,3 +201,35 @@ def decide(
     return TypedColumn(
         profile, value, misfit if (misfits or overridden) else None, full_formats, probe
     )
+
+
+def with_examples(frame: pl.LazyFrame, typed: dict[str, TypedColumn]) -> dict[str, TypedColumn]:
+    """Name the first rows that keep a column from a stricter type ("rows 17, 902: 'n/a'")."""
+    probes = {name: t.probe for name, t in typed.items() if t.probe is not None}
+    if not probes:
+        return typed
+    flags = [probe.alias(f"\x1fprobe:{name}") for name, probe in probes.items()]
+    found = (
+        frame.filter(pl.any_horizontal(list(probes.values())))
+        .head(2000)
+        .with_columns(flags)
+        .collect(engine="streaming")
+    )
+    rows = found.get_column(ROW_COLUMN).to_list()
+    result = dict(typed)
+    for name in probes:
+        hits = found.get_column(f"\x1fprobe:{name}").to_list()
+        values = found.get_column(name).cast(pl.String).to_list()
+        examples = tuple(
+            ValueExample(int(rows[i]), str(values[i])) for i, hit in enumerate(hits) if hit
+        )[:EXAMPLES_PER_COLUMN]
+        if not examples:
+            continue
+        where = ", ".join(str(e.row) for e in examples)
+        shown = ", ".join(f"'{e.value}'" for e in examples)
+        profile = result[name].profile
+        profile = replace(
+            profile, examples=examples, evidence=f"{profile.evidence} (rows {where}: {shown})"
+        )
+        result[name] = replace(result[name], profile=profile)
+    return result

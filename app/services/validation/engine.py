@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -18,30 +18,24 @@ from app.domain.validation import (
     TimestampChoice,
     ValidationIssue,
     ValidationReport,
-    ValueExample,
     Verdict,
 )
 from app.services.reading.source import ROW_COLUMN, SourceTable
 from app.services.validation import checks as row_checks
 from app.services.validation import profiling
 from app.services.validation import timestamps as ts
-from app.services.validation.column_types import TypedColumn, decide
+from app.services.validation.column_types import TypedColumn, decide, with_examples
 from app.services.validation.output import OutputSpec, TimeSpec, time_expr, value_expr
 from app.services.validation.rules import (
-    EARLIEST,
-    LATEST,
     RowCheck,
     column_name_issues,
     datasource_issues,
     missing_required,
-    template_checks,
-    unique_checks,
 )
 from app.services.validation.scan import run_scan
 from app.services.validation.time_column import ColumnView, TimeDecision, decide_time
 
 TIME_COLUMN = "__time"
-EXAMPLES_PER_COLUMN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +125,12 @@ def _layout(
         if name != time.spec.column
     )
     return _Layout(time.spec, columns)
+
+
+def _attach(facts: list[profiling.ColumnFacts], measured: dict[str, Any]) -> None:
+    """Every column reads its figures from the same result of the latest pass."""
+    for item in facts:
+        item.measured = measured
 
 
 def _has_row_rules(template: Template | None) -> bool:
@@ -223,8 +223,7 @@ def validate_source(
     rows = result.rows
     # Values with surrounding spaces were judged untrimmed: measure again on trimmed values,
     # for text with padding and for any column whose guess failed (padding may be why).
-    for item in facts_list:
-        item.measured = dict(result.values)
+    _attach(facts_list, result.values)
     padded = [
         c
         for c in text_columns
@@ -236,17 +235,14 @@ def validate_source(
         )
         fast = profiling.fast_pass(facts_list, decimal_comma, zone)
         result = run_scan(frame, fast.derived, fast.aggs, cancelled=cancelled)
-    for item in facts_list:
-        item.measured = dict(result.values)
+        _attach(facts_list, result.values)
 
     # Pass 2, only for columns whose guess failed: test every plausible type, for the evidence.
     doubtful = [f for f in facts_list if f.needs_evidence()]
     if doubtful:
         evidence = profiling.evidence_pass(doubtful, decimal_comma, zone)
         extra = run_scan(frame, evidence.derived, evidence.aggs, cancelled=cancelled)
-        merged = {**result.values, **extra.values}
-        for item in facts_list:
-            item.measured = merged
+        _attach(facts_list, {**result.values, **extra.values})
 
     typed: dict[str, TypedColumn] = {}
     for name in source.columns:
@@ -259,7 +255,7 @@ def validate_source(
             )
         )
 
-    typed = _with_examples(frame, typed)
+    typed = with_examples(frame, typed)
     final_views = {n: ColumnView(t.profile.type, t.formats) for n, t in typed.items()}
     time = decide_time(
         final_views,
@@ -316,7 +312,9 @@ def validate_source(
         else None
     )
     time_range = _time_range(facts, chosen, options, source.date1904, zone)
-    checks = _row_checks(typed, facts, template, options, time, time_value, time_range, rows)
+    checks = row_checks.profile_checks(
+        typed, facts, template, options.max_cell_chars, time, time_value, time_range, rows
+    )
 
     reader_rows = sorted(
         {i.row for i in source.issues if i.severity is Severity.ERROR and i.row is not None}
@@ -412,38 +410,6 @@ def validate_source(
     return ValidationOutcome(report, plan, bad_rows, time_range, confirmed)
 
 
-def _with_examples(frame: pl.LazyFrame, typed: dict[str, TypedColumn]) -> dict[str, TypedColumn]:
-    """Name the first rows that keep a column from a stricter type ("rows 17, 902: 'n/a'")."""
-    probes = {name: t.probe for name, t in typed.items() if t.probe is not None}
-    if not probes:
-        return typed
-    flags = [probe.alias(f"\x1fprobe:{name}") for name, probe in probes.items()]
-    found = (
-        frame.filter(pl.any_horizontal(list(probes.values())))
-        .head(2000)
-        .with_columns(flags)
-        .collect(engine="streaming")
-    )
-    rows = found.get_column(ROW_COLUMN).to_list()
-    result = dict(typed)
-    for name in probes:
-        hits = found.get_column(f"\x1fprobe:{name}").to_list()
-        values = found.get_column(name).cast(pl.String).to_list()
-        examples = tuple(
-            ValueExample(int(rows[i]), str(values[i])) for i, hit in enumerate(hits) if hit
-        )[:EXAMPLES_PER_COLUMN]
-        if not examples:
-            continue
-        where = ", ".join(str(e.row) for e in examples)
-        shown = ", ".join(f"'{e.value}'" for e in examples)
-        profile = result[name].profile
-        profile = replace(
-            profile, examples=examples, evidence=f"{profile.evidence} (rows {where}: {shown})"
-        )
-        result[name] = replace(result[name], profile=profile)
-    return result
-
-
 def _output_exprs(
     layout: _Layout,
     facts: dict[str, profiling.ColumnFacts],
@@ -491,81 +457,3 @@ def _time_range(
     if choice.format == ts.NATIVE:
         return item.get("native_min"), item.get("native_max")
     return item.get(f"ts_min:{choice.format}"), item.get(f"ts_max:{choice.format}")
-
-
-def _row_checks(
-    typed: dict[str, TypedColumn],
-    facts: dict[str, profiling.ColumnFacts],
-    template: Template | None,
-    options: ValidateOptions,
-    time: TimeDecision,
-    time_value: pl.Expr | None,
-    time_range: tuple[datetime | None, datetime | None],
-    rows: int,
-) -> list[RowCheck]:
-    """Only checks the whole-file profile says can fire; a clean file needs no extra pass."""
-    checks: list[RowCheck] = []
-    ts_name = time.spec.column if time.spec else None
-    for name, item in typed.items():
-        if item.misfit is not None:
-            kind = item.profile.type.value
-            checks.append(
-                RowCheck(
-                    "type_mismatch",
-                    name,
-                    Severity.ERROR,
-                    item.misfit,
-                    f"'{{value}}' is not a valid {kind}.",
-                )
-            )
-        if facts[name].is_text and facts[name].count("max_bytes") > options.max_cell_chars:
-            limit = options.max_cell_chars
-            checks.append(
-                RowCheck(
-                    "cell_too_large",
-                    name,
-                    Severity.ERROR,
-                    pl.col(name).str.len_bytes() > limit,
-                    f"The value is longer than {limit:,} bytes.",
-                )
-            )
-        rule = template.rule(name) if template else None
-        if rule:
-            value = time_value if (name == ts_name and time_value is not None) else item.value
-            checks.extend(template_checks(rule, name, item.profile.type, value))
-    checks.extend(unique_checks(template, set(typed)))
-    if time_value is None or not ts_name or time.choice is None:
-        return checks
-    if facts[ts_name].count("nonnull") < rows:
-        checks.append(
-            RowCheck(
-                "missing_timestamp",
-                ts_name,
-                Severity.ERROR,
-                pl.col(ts_name).is_null(),
-                f"The timestamp column '{ts_name}' is empty.",
-            )
-        )
-    if time.choice.failed:
-        label = time.choice.format
-        checks.append(
-            RowCheck(
-                "bad_timestamp",
-                ts_name,
-                Severity.ERROR,
-                pl.col(ts_name).is_not_null() & time_value.is_null(),
-                f"'{{value}}' is not a date in the format {label}.",
-            )
-        )
-    low, high = time_range
-    if (low is not None and low < EARLIEST) or (high is not None and high >= LATEST):
-        checks.append(
-            RowCheck(
-                "timestamp_out_of_range",
-                ts_name,
-                Severity.ERROR,
-                (time_value < EARLIEST) | (time_value >= LATEST),
-                "{value} is outside the years 1900-2199; probably a typo.",
-            )
-        )
-    return checks

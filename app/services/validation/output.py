@@ -35,34 +35,18 @@ class TimeSpec:
     format: str  # strptime pattern, ts.NATIVE, ts.EXCEL_SERIAL or "constant"
 
 
-def value_expr(
-    spec: OutputSpec, facts: ColumnFacts, decimal_comma: bool, zone: str, use_derived: bool
-) -> pl.Expr:
-    """Typed value of a column; `use_derived` reuses conversions the fast pass already made."""
-    x = pl.col(spec.name)
-    kind = spec.type
+def convert(column: str, facts: ColumnFacts, kind: ColumnType, decimal_comma: bool) -> pl.Expr:
+    """A column's values as `kind` (not timestamps); null where a present value does not fit."""
+    x = pl.col(column)
     if facts.is_text:
         if kind is ColumnType.INTEGER:
-            return pl.col(derived_name(spec.name, "int")) if use_derived else to_integer(x)
+            return to_integer(x)
         if kind is ColumnType.DECIMAL:
-            return (
-                pl.col(derived_name(spec.name, "float"))
-                if use_derived
-                else finite_float(x, decimal_comma)
-            )
+            return finite_float(x, decimal_comma)
         if kind is ColumnType.BOOLEAN:
             return to_boolean(x)
-        if kind is ColumnType.TIMESTAMP and spec.format:
-            parsed = (
-                pl.col(derived_name(spec.name, f"ts:{spec.format}"))
-                if use_derived
-                else ts.parse_text(x, ts.BY_PATTERN[spec.format], zone)
-            )
-            return parsed.dt.strftime(ISO_MS)
         return x
     dtype = facts.dtype
-    if kind is ColumnType.TIMESTAMP and isinstance(dtype, (pl.Datetime, pl.Date)):
-        return ts.native_to_utc(x, dtype, zone).dt.strftime(ISO_MS)
     if kind is ColumnType.INTEGER and dtype.is_numeric():
         value = x.cast(pl.Int64, strict=False)
         return pl.when(x == x.floor()).then(value).otherwise(None) if dtype.is_float() else value
@@ -78,6 +62,27 @@ def value_expr(
     if kind is ColumnType.BOOLEAN:
         return to_boolean(text)
     return text
+
+
+def value_expr(
+    spec: OutputSpec, facts: ColumnFacts, decimal_comma: bool, zone: str, use_derived: bool
+) -> pl.Expr:
+    """Typed value of a column; `use_derived` reuses conversions the fast pass already made."""
+    kind = spec.type
+    if facts.is_text and use_derived and kind in (ColumnType.INTEGER, ColumnType.DECIMAL):
+        return pl.col(derived_name(spec.name, "int" if kind is ColumnType.INTEGER else "float"))
+    if kind is ColumnType.TIMESTAMP:
+        x = pl.col(spec.name)
+        if facts.is_text and spec.format:
+            parsed = (
+                pl.col(derived_name(spec.name, f"ts:{spec.format}"))
+                if use_derived
+                else ts.parse_text(x, ts.BY_PATTERN[spec.format], zone)
+            )
+            return parsed.dt.strftime(ISO_MS)
+        if isinstance(facts.dtype, (pl.Datetime, pl.Date)):
+            return ts.native_to_utc(x, facts.dtype, zone).dt.strftime(ISO_MS)
+    return convert(spec.name, facts, kind, decimal_comma)
 
 
 def time_expr(
