@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import pwd
 import shlex
 import shutil
-import signal
 import socket
-import string
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,414 +17,46 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-
-# 25.0.0 is the newest release whose core modules *and* druid-s3-extensions Maven Central serves
-# together (37.0.0 lacks druid-sql and druid-multi-stage-query there; 33.0.0 lacks the S3
-# extension). The console jar stopped being published after 24.0.1, which still talks to 25's APIs.
-DRUID_VERSION = os.environ.get("DEVSTACK_DRUID_VERSION", "25.0.0")
-CONSOLE_VERSION = os.environ.get("DEVSTACK_CONSOLE_VERSION", "24.0.1")
-S3_EXTENSION = ("org.apache.druid.extensions", "druid-s3-extensions")
-MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
-
-PORT_BASE = int(os.environ.get("DEVSTACK_PORT_BASE", "28000"))
-PORTS = {
-    "zookeeper": PORT_BASE + 181,
-    "derby": PORT_BASE + 527,
-    "coordinator-overlord": PORT_BASE + 81,
-    "broker": PORT_BASE + 82,
-    "historical": PORT_BASE + 83,
-    "indexer": PORT_BASE + 91,
-    "router": PORT_BASE + 888,
-    "moto": PORT_BASE + 500,
-    "postgres": PORT_BASE + 432,
-}
-
-# moto accepts any credentials; fixed ones keep the exported settings stable across restarts.
-AWS_ACCESS_KEY_ID = "devstack"
-AWS_SECRET_ACCESS_KEY = "devstack-secret"
-AWS_REGION = "us-east-1"
-S3_BUCKET = "ingest-desk-dev"
-S3_PREFIX = "ingest-desk"
-PG_USER = "ingest_desk"
-PG_DATABASE = "ingest_desk"
-
-# Heap and direct memory per JVM: about 2.5 GiB of heap in all, sized for a two-core machine.
-JVM_MEMORY = {
-    "zookeeper": ("128m", None),
-    "coordinator-overlord": ("512m", None),
-    "broker": ("384m", "256m"),
-    "historical": ("384m", "256m"),
-    "indexer": ("768m", "256m"),
-    "router": ("192m", "128m"),
-}
-PROCESSING_BUFFER_BYTES = 32 * 1024 * 1024
-SEGMENT_CACHE_BYTES = 10 * 1024**3
-
-# Druid reaches into JDK internals (direct buffers, cleaners); Java 17 refuses without these.
-JAVA17_MODULE_FLAGS = [
-    "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
-    "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-    "--add-opens=java.base/java.nio=ALL-UNNAMED",
-    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
-    "--add-opens=java.base/java.io=ALL-UNNAMED",
-    "--add-opens=java.base/java.lang=ALL-UNNAMED",
-    "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED",
-]
-
-DRUID_ROLES = {
-    "coordinator-overlord": "coordinator",
-    "broker": "broker",
-    "historical": "historical",
-    "indexer": "indexer",
-    "router": "router",
-}
-
-
-def _xdg(var: str, fallback: str) -> Path:
-    value = os.environ.get(var)
-    return Path(value) if value else Path.home() / fallback
-
-
-CACHE_DIR = Path(
-    os.environ.get("DEVSTACK_CACHE_DIR") or _xdg("XDG_CACHE_HOME", ".cache") / "ingest-desk"
+from distribution import ensure_druid, find_java_home, render
+from layout import (
+    AWS_ACCESS_KEY_ID,
+    AWS_REGION,
+    AWS_SECRET_ACCESS_KEY,
+    CONF_DIR,
+    DRUID_HOME,
+    DRUID_ROLES,
+    HERE,
+    JAVA17_MODULE_FLAGS,
+    JVM_MEMORY,
+    LOG_DIR,
+    PG_DATABASE,
+    PG_DIR,
+    PG_USER,
+    PORTS,
+    PROCESSING_BUFFER_BYTES,
+    S3_BUCKET,
+    S3_PREFIX,
+    SEGMENT_CACHE_BYTES,
+    VAR_DIR,
+    StackError,
+    log,
 )
-STATE_DIR = Path(
-    os.environ.get("DEVSTACK_STATE_DIR")
-    or _xdg("XDG_STATE_HOME", ".local/state") / "ingest-desk" / "devstack"
+from processes import (
+    _pid_file,
+    broker_ready,
+    coordinator_ready,
+    druid_health,
+    historical_ready,
+    log_tail,
+    moto_ok,
+    record_pid,
+    router_ready,
+    running_pid,
+    spawn,
+    stop_pid,
+    wait_for,
+    zookeeper_ok,
 )
-DRUID_HOME = CACHE_DIR / f"druid-{DRUID_VERSION}"
-CONF_DIR = STATE_DIR / "conf"
-LOG_DIR = STATE_DIR / "logs"
-PID_DIR = STATE_DIR / "pids"
-VAR_DIR = STATE_DIR / "var"
-
-
-def _pg_dir() -> Path:
-    override = os.environ.get("DEVSTACK_PG_DIR")
-    if override:
-        return Path(override)
-    if os.geteuid() == 0:
-        # initdb refuses to run as root, and the postgres user cannot enter /root.
-        return Path("/var/lib/ingest-desk-devstack/postgres")
-    return STATE_DIR / "postgres"
-
-
-PG_DIR = _pg_dir()
-
-
-def log(message: str) -> None:
-    print(f"devstack: {message}", file=sys.stderr, flush=True)
-
-
-class StackError(RuntimeError):
-    """A step of the stack failed; the message says which and where its log is."""
-
-
-# --- processes we started, tracked by PID plus the kernel's start time (guards PID reuse) -------
-
-
-def _proc_start_time(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 22 (starttime) counted after the parenthesised command name, which may hold spaces.
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _pid_file(name: str) -> Path:
-    return PID_DIR / f"{name}.json"
-
-
-def record_pid(name: str, pid: int) -> None:
-    PID_DIR.mkdir(parents=True, exist_ok=True)
-    start = _proc_start_time(pid)
-    _pid_file(name).write_text(json.dumps({"pid": pid, "start": start}))
-
-
-def running_pid(name: str) -> int | None:
-    path = _pid_file(name)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    pid = int(data["pid"])
-    start = _proc_start_time(pid)
-    if start is None or start != data.get("start"):
-        return None
-    with contextlib.suppress(OSError):
-        # A zombie still has /proc/PID; its state letter is Z.
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return None
-    return pid
-
-
-def stop_pid(name: str, timeout_s: float = 40.0) -> None:
-    pid = running_pid(name)
-    if pid is None:
-        _pid_file(name).unlink(missing_ok=True)
-        return
-    log(f"stopping {name} (pid {pid})")
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and running_pid(name) is not None:
-        time.sleep(0.3)
-    if running_pid(name) is not None:
-        log(f"{name} ignored SIGTERM for {timeout_s:.0f}s; sending SIGKILL")
-        os.kill(pid, signal.SIGKILL)
-    _pid_file(name).unlink(missing_ok=True)
-
-
-def spawn(
-    name: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> int:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"{name}.log"
-    with log_path.open("ab") as out:
-        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
-        out.flush()
-        # A new session detaches the service from our terminal, so it outlives this command.
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    record_pid(name, proc.pid)
-    log(f"started {name} (pid {proc.pid}), log {log_path}")
-    return proc.pid
-
-
-def log_tail(name: str, lines: int = 40) -> str:
-    path = PG_DIR / "postgres.log" if name == "postgres" else LOG_DIR / f"{name}.log"
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text[-lines:])
-
-
-# --- health probes -------------------------------------------------------------------------------
-
-
-def http_get(url: str, timeout_s: float = 3.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, OSError):
-        return 0, b""
-
-
-def http_ok(url: str) -> bool:
-    return http_get(url)[0] == 200
-
-
-def druid_health(port: int) -> bool:
-    status, body = http_get(f"http://127.0.0.1:{port}/status/health")
-    return status == 200 and body.strip() == b"true"
-
-
-def zookeeper_ok() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", PORTS["zookeeper"]), timeout=2) as conn:
-            conn.sendall(b"ruok")
-            return conn.recv(16) == b"imok"
-    except OSError:
-        return False
-
-
-def coordinator_ready() -> bool:
-    port = PORTS["coordinator-overlord"]
-    # The Overlord half answers /leader only after it won leadership and started its task queue.
-    return druid_health(port) and http_ok(f"http://127.0.0.1:{port}/druid/indexer/v1/leader")
-
-
-def broker_ready() -> bool:
-    return http_ok(f"http://127.0.0.1:{PORTS['broker']}/druid/broker/v1/readiness")
-
-
-def historical_ready() -> bool:
-    return http_ok(f"http://127.0.0.1:{PORTS['historical']}/druid/historical/v1/readiness")
-
-
-def router_ready() -> bool:
-    port = PORTS["router"]
-    if not druid_health(port):
-        return False
-    # Through the router, the Overlord must see the indexer, or submitted tasks would just wait.
-    status, body = http_get(f"http://127.0.0.1:{port}/druid/indexer/v1/workers")
-    try:
-        return status == 200 and len(json.loads(body)) > 0
-    except ValueError:
-        return False
-
-
-def moto_ok() -> bool:
-    return http_ok(f"http://127.0.0.1:{PORTS['moto']}/moto-api/")
-
-
-def postgres_ok() -> bool:
-    result = subprocess.run(
-        [str(pg_bin("pg_isready")), "-q", "-h", "127.0.0.1", "-p", str(PORTS["postgres"])],
-        check=False,
-    )
-    return result.returncode == 0
-
-
-def wait_for(name: str, probe: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        if name != "postgres" and _pid_file(name).exists() and running_pid(name) is None:
-            raise StackError(f"{name} exited during startup; last log lines:\n{log_tail(name)}")
-        time.sleep(1.0)
-    raise StackError(
-        f"{name} not healthy after {timeout_s:.0f}s; last log lines:\n{log_tail(name)}"
-    )
-
-
-# --- Java and the Druid distribution assembled from Maven Central --------------------------------
-
-
-def java_major(java: Path) -> int:
-    out = subprocess.run(
-        [str(java), "-XshowSettings:properties", "-version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stderr
-    for line in out.splitlines():
-        if "java.specification.version" in line:
-            return int(line.split("=")[1].strip().split(".")[0])
-    return 0
-
-
-def find_java_home() -> Path:
-    """A Java 17 home: Druid 25 runs on 11 and 17, not on the 21+ that newer Debian defaults to."""
-    candidates: list[Path] = []
-    for var in ("DEVSTACK_JAVA_HOME", "JAVA_HOME"):
-        if os.environ.get(var):
-            candidates.append(Path(os.environ[var]))
-    candidates += sorted(Path("/usr/lib/jvm").glob("*17*"))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent.parent)
-    for home in candidates:
-        java = home / "bin" / "java"
-        if java.exists() and java_major(java) in (11, 17):
-            return home
-    raise StackError("no Java 17 (or 11) found; scripts/devstack installs openjdk-17-jre-headless")
-
-
-def render(template: Path, dest: Path, values: dict[str, str]) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(string.Template(template.read_text()).substitute(values))
-
-
-def maven_resolve(pom: Path, java_home: Path) -> list[tuple[str, str, Path]]:
-    """(groupId, artifactId, jar) for the pom's runtime closure, downloading into our own repo."""
-    settings = pom.parent.parent / "settings.xml"
-    listing = pom.parent / "dependencies.txt"
-    argv = [
-        shutil.which("mvn") or "mvn",
-        "-B",
-        "-q",
-        "-s",
-        str(settings),
-        f"-Dmaven.repo.local={CACHE_DIR / 'm2'}",
-        "-f",
-        str(pom),
-        f"{MAVEN_DEPENDENCY_PLUGIN}:list",
-        "-DincludeScope=runtime",
-        "-DoutputAbsoluteArtifactFilename=true",
-        f"-DoutputFile={listing}",
-    ]
-    env = {**os.environ, "JAVA_HOME": str(java_home)}
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    if result.returncode != 0:
-        errors = [line for line in result.stdout.splitlines() if "ERROR" in line][:8]
-        raise StackError(
-            f"Maven could not resolve {pom}:\n" + "\n".join(errors or [result.stdout[-3000:]])
-        )
-    artifacts = []
-    for line in listing.read_text().splitlines():
-        token = line.strip().split(" ")[0]
-        parts = token.split(":")
-        if len(parts) >= 6 and parts[-1].endswith(".jar"):
-            artifacts.append((parts[0], parts[1], Path(parts[-1])))
-    return artifacts
-
-
-def ensure_druid(java_home: Path) -> None:
-    marker = DRUID_HOME / ".complete"
-    if marker.exists():
-        return
-    started = time.monotonic()
-    log(f"assembling Druid {DRUID_VERSION} from Maven Central into {DRUID_HOME} (first run only)")
-    build = CACHE_DIR / f"build-{DRUID_VERSION}"
-    shutil.rmtree(build, ignore_errors=True)
-    (build / "empty-repo").mkdir(parents=True)
-    render(
-        HERE / "maven" / "settings.xml",
-        build / "settings.xml",
-        {"empty_repo": str(build / "empty-repo")},
-    )
-    render(
-        HERE / "maven" / "druid-lib.pom.xml",
-        build / "lib" / "pom.xml",
-        {"druid_version": DRUID_VERSION},
-    )
-    group, artifact = S3_EXTENSION
-    render(
-        HERE / "maven" / "artifact.pom.xml",
-        build / "s3" / "pom.xml",
-        {"group_id": group, "artifact_id": artifact, "version": DRUID_VERSION},
-    )
-    render(
-        HERE / "maven" / "artifact.pom.xml",
-        build / "console" / "pom.xml",
-        {
-            "group_id": "org.apache.druid",
-            "artifact_id": "druid-console",
-            "version": CONSOLE_VERSION,
-        },
-    )
-
-    staging = Path(tempfile.mkdtemp(prefix=f"druid-{DRUID_VERSION}.", dir=CACHE_DIR))
-    lib = staging / "lib"
-    lib.mkdir()
-    in_lib: set[tuple[str, str]] = set()
-    for g, a, jar in maven_resolve(build / "lib" / "pom.xml", java_home):
-        shutil.copy2(jar, lib / jar.name)
-        in_lib.add((g, a))
-    try:
-        for g, a, jar in maven_resolve(build / "console" / "pom.xml", java_home):
-            if (g, a) not in in_lib:
-                shutil.copy2(jar, lib / jar.name)
-    except StackError as exc:
-        log(f"web console unavailable, continuing without it: {exc}")
-    ext_dir = staging / "extensions" / artifact
-    ext_dir.mkdir(parents=True)
-    for g, a, jar in maven_resolve(build / "s3" / "pom.xml", java_home):
-        # Core jars already on the classpath win anyway; copies would only confuse a reader.
-        if (g, a) not in in_lib:
-            shutil.copy2(jar, ext_dir / jar.name)
-    (staging / ".complete").write_text(
-        json.dumps({"druid": DRUID_VERSION, "console": CONSOLE_VERSION, "jars": len(in_lib)})
-    )
-    shutil.rmtree(DRUID_HOME, ignore_errors=True)
-    staging.rename(DRUID_HOME)
-    log(f"Druid assembled in {time.monotonic() - started:.0f}s")
-
 
 # --- configuration -------------------------------------------------------------------------------
 
@@ -567,6 +194,14 @@ def pg_bin(tool: str) -> Path:
     raise StackError(
         f"PostgreSQL's {tool} not found; scripts/devstack installs the postgresql package"
     )
+
+
+def postgres_ok() -> bool:
+    result = subprocess.run(
+        [str(pg_bin("pg_isready")), "-q", "-h", "127.0.0.1", "-p", str(PORTS["postgres"])],
+        check=False,
+    )
+    return result.returncode == 0
 
 
 def pg_as_owner(argv: list[str]) -> list[str]:
