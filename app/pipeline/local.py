@@ -12,6 +12,7 @@ from typing import Any
 
 from app.domain.store import NewTask, TaskPatch
 from app.domain.tasks import IngestMode, Task, TaskState
+from app.domain.transfer import UploadProgress
 from app.domain.validation import StagingResult, ValidationReport, Verdict
 from app.pipeline.intake import datasource_slug, file_sha256
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
@@ -41,6 +42,14 @@ class TaskCancelledError(Exception):
 class ValidationProgress:
     task_id: str
     rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferProgress:
+    """This desk's upload of a task: bytes, speed and ETA (other desks see only the fraction)."""
+
+    task_id: str
+    upload: UploadProgress
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,13 +349,19 @@ class LocalPipeline:
         *,
         progress: ProgressCallback | None = None,
         cancelled: CancelCheck | None = None,
+        on_upload: Callable[[TransferProgress], None] | None = None,
     ) -> ValidationResult:
         path = self.source_path(task_id)
         if path is None:
             raise FileNotFoundError(f"this desk does not hold the file of task {task_id}")
         task = self._store.tasks.get(task_id)
         if self._ingest is not None:
-            outcome = self._ingest.run(task, path, progress=progress, cancelled=cancelled)
+            hear = None if on_upload is None else (
+                lambda tick: on_upload(TransferProgress(task_id, tick))
+            )
+            outcome = self._ingest.run(
+                task, path, progress=progress, cancelled=cancelled, on_upload=hear
+            )
             result = ValidationResult(
                 outcome.task, outcome.report, outcome.message, outcome.staging
             )

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     max_columns: int = Field(default=5000, ge=1)
     max_cell_chars: int = Field(default=65536, ge=1)
 
+    # Desktop preferences: "system" follows the OS light/dark setting and its changes.
+    theme: Literal["system", "light", "dark"] = "system"
+    # A desktop notification when a task this desk added succeeds or fails.
+    notify_when_done: bool = True
+
     @property
     def embedded(self) -> bool:
         return not self.database_url

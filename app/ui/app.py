@@ -25,6 +25,7 @@ from app.ui.crash import CrashReporter, setup_logging
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon, resource_path
 from app.ui.task_model import TaskTableModel
+from app.ui.theme import install_theme
 from app.ui.workers import WorkerFailure
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def run_gui(paths: Sequence[str] = ()) -> int:
     except ValidationError as exc:
         QMessageBox.critical(None, "Ingest Desk: settings", f"The settings are not valid:\n{exc}")
         return 2
+    install_theme(settings.theme)
     window = build_window(settings)
     app.installEventFilter(FileOpenForwarder(window))
     window.show()
@@ -167,6 +169,7 @@ def run_self_test() -> int:
     # No log file: the store is throwaway, and the reason for a failure goes to stderr.
     with tempfile.TemporaryDirectory(prefix="ingest-desk-self-test-") as folder:
         app = create_application()
+        install_theme("system")
         sample = resource_path("samples", SELF_TEST_SAMPLE)
         if not sample.is_file():
             print(f"self-test FAILED: bundled sample missing: {sample}", file=sys.stderr)

@@ -38,6 +38,8 @@ class DeskController(QObject):
     taskValidated = Signal(ValidationResult)
     operationFailed = Signal(WorkerFailure)
     feedStatusChanged = Signal(FeedStatus)
+    # Every task change the feed delivers (this desk's and others'), on the GUI thread.
+    taskChanged = Signal(object)  # TaskUpdate
     # Emitted on the feed's thread; Qt queues it onto the GUI thread where the model lives.
     _feedUpdate = Signal(object)
     _feedStatus = Signal(object)
@@ -61,6 +63,7 @@ class DeskController(QObject):
         self._waiting_paths: list[Path] = []
         self._validations: dict[str, Worker[ValidationResult, ValidationProgress]] = {}
         self._feedUpdate.connect(model.queue_update)
+        self._feedUpdate.connect(self.taskChanged)
         self._feedStatus.connect(self.feedStatusChanged)
 
     @property

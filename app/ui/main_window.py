@@ -35,12 +35,14 @@ from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
 from app.ui.empty_state import EmptyState
+from app.ui.notifications import install_notifications
 from app.ui.progress_delegate import ProgressDelegate
 from app.ui.resources import app_icon, sample_files
 from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.status_bar import DeskStatusBar
 from app.ui.task_format import TONE_COLORS, Tone
 from app.ui.task_model import Column, StateFilter, TaskFilterProxy, TaskRole
+from app.ui.theme import apply_theme_choice
 from app.ui.workers import WorkerFailure
 
 _COLUMN_WIDTHS = {
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self._update_stack()
         self._update_actions()
         self._restore_layout()
+        self.notifications = install_notifications(self)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -424,6 +427,8 @@ class MainWindow(QMainWindow):
         # A session is wired to its store, bucket and cluster when it opens; swapping them under
         # running validations is not worth the risk, so the new ones apply from the next start.
         self.controller.settings = saved.settings
+        self.notifications.notifier.enabled = saved.settings.notify_when_done
+        apply_theme_choice(saved.settings.theme)
         s3, druid = describe_connections(saved.settings)
         self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
         if saved.database_changed:

@@ -32,6 +32,7 @@ from app.services.secrets import (
 )
 from app.services.settings import ENV_PREFIX, Settings, env_overrides, save_settings
 from app.ui.connection_section import ConnectionSection, Probe, line_edit
+from app.ui.desktop_section import DesktopSection
 from app.ui.task_format import TONE_COLORS, Tone
 from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
 
@@ -193,7 +194,8 @@ class SettingsDialog(QDialog):
         self.addAction(save_keys)
 
         layout = QVBoxLayout(self)
-        for section in (self.database, self.s3, self.druid):
+        self.desktop = DesktopSection()
+        for section in (self.database, self.s3, self.druid, self.desktop):
             layout.addWidget(section)
         layout.addStretch(1)  # a taller window grows empty space, not gaps inside the groups
         layout.addWidget(self.problem)
@@ -234,6 +236,7 @@ class SettingsDialog(QDialog):
             "s3_sse": self.s3_sse, "s3_kms_key_id": self.s3_kms_key,
             "druid_url": self.druid_url, "druid_username": self.druid_username,
             "druid_verify_tls": self.druid_verify_tls,
+            **self.desktop.fields(),
         }
 
     def _load(self, settings: Settings) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.domain.tasks import Task, TaskState
+from app.ui.transfer_rate import TransferView, human_eta, human_speed
 
 STATE_LABELS: dict[TaskState, str] = {
     TaskState.QUEUED: "Queued",
@@ -76,7 +77,7 @@ def tone_of(state: TaskState) -> Tone:
     return _TONES[state]
 
 
-def stage_view(task: Task) -> StageView:
+def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
     state = task.state
     label = STATE_LABELS[state]
     tone = tone_of(state)
@@ -97,7 +98,14 @@ def stage_view(task: Task) -> StageView:
         return StageView(label, f"{ingested:,} rows in Druid" if ingested else "", 1.0, tone)
     if state in (TaskState.FAILED, TaskState.CANCELLED):
         return StageView(label, "", 1.0, tone)
-    return StageView(label, f"{task.progress:.0%}", max(0.0, min(1.0, task.progress)), tone)
+    fraction = max(0.0, min(1.0, task.progress))
+    detail = f"{fraction:.0%}"
+    if state is TaskState.UPLOADING and transfer is not None:
+        if transfer.bytes_per_second:
+            detail += f" · {human_speed(transfer.bytes_per_second)}"
+        if transfer.eta_seconds is not None:
+            detail += f" · {human_eta(transfer.eta_seconds)}"
+    return StageView(label, detail, fraction, tone)
 
 
 def human_size(size: int) -> str:

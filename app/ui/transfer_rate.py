@@ -1,0 +1,72 @@
+"""Speed and time-left arithmetic for the progress column, kept out of Qt so it is easy to test."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from app.domain.transfer import UploadProgress
+
+# Long enough to smooth S3's part-sized steps, short enough to follow a change of network.
+_WINDOW_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class TransferView:
+    """What the progress cell adds to a moving upload: speed (this desk only) and time left."""
+
+    bytes_per_second: float | None
+    eta_seconds: float | None
+
+
+class FractionRate:
+    """Time left from the progress fractions the feed delivers for another desk's upload.
+
+    That desk writes its fraction to the store about twice a second; the rate over the last few
+    seconds gives the time left. No bytes are known here, so no speed is claimed.
+    """
+
+    def __init__(self, window_s: float = _WINDOW_S) -> None:
+        self._window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque()
+
+    def add(self, at: float, fraction: float) -> None:
+        samples = self._samples
+        if samples and fraction < samples[-1][1]:
+            samples.clear()  # restarted (a retry): the old pace says nothing
+        samples.append((at, fraction))
+        while len(samples) > 2 and at - samples[0][0] > self._window_s:
+            samples.popleft()
+
+    def eta_seconds(self) -> float | None:
+        if len(self._samples) < 2:
+            return None
+        (t0, f0), (t1, f1) = self._samples[0], self._samples[-1]
+        if t1 - t0 < 1.0 or f1 <= f0:
+            return None
+        rate = (f1 - f0) / (t1 - t0)
+        return max(0.0, (1.0 - f1) / rate)
+
+
+def view_of_upload(tick: UploadProgress) -> TransferView:
+    return TransferView(tick.bytes_per_second, tick.eta_seconds)
+
+
+def human_speed(bytes_per_second: float) -> str:
+    value = bytes_per_second
+    for unit in ("B/s", "KB/s", "MB/s"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B/s" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB/s"
+
+
+def human_eta(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{max(whole, 1)}s left"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s left"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m left"
