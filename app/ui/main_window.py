@@ -35,6 +35,7 @@ from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
 from app.ui.empty_state import EmptyState
+from app.ui.icons import ActionIcons
 from app.ui.notifications import install_notifications
 from app.ui.progress_delegate import ProgressDelegate
 from app.ui.resources import app_icon, sample_files
@@ -177,7 +178,7 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Tasks")
         toolbar.setObjectName("tasksToolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action in (
             self.open_action, self.cancel_action, self.retry_action,
             self.copy_id_action, self.remove_action,
@@ -185,6 +186,11 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
+        self.icons = ActionIcons({
+            self.open_action: "add-files", self.cancel_action: "cancel",
+            self.retry_action: "retry", self.copy_id_action: "copy",
+            self.remove_action: "remove", self.settings_action: "settings",
+        }, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _build_layout(self) -> None:
