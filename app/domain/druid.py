@@ -42,6 +42,8 @@ class DruidTaskStatus:
     error_message: str | None = None
     duration_ms: int | None = None
     datasource: str | None = None
+    # host:port of the worker running (or that ran) the task; None before a worker takes it.
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 CellValue = str | int | float | bool | datetime | None
@@ -117,6 +117,22 @@ class TimestampChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviewRow:
+    """One of the file's first rows as read (before typing), in the report's column order."""
+
+    row: int  # as numbered in Excel or a text editor, like ValidationIssue.row
+    values: tuple[CellValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """Rows whose timestamp falls on one calendar day (in the validation's time zone)."""
+
+    day: date
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class ValidationReport:
     """The verdict on one file (one sheet), with everything needed to explain it."""
 
@@ -133,6 +149,9 @@ class ValidationReport:
     pending: tuple[PendingDecision, ...] = ()
     rows_with_errors: int = 0
     error_rows_truncated: bool = False
+    preview: tuple[PreviewRow, ...] = ()
+    # Days without rows are absent: the gaps are what the chart is for.
+    rows_per_day: tuple[DayCount, ...] = ()
 
     @property
     def errors(self) -> tuple[ValidationIssue, ...]:

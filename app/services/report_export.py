@@ -22,6 +22,13 @@ def _cell(value: CellValue) -> Any:
     return value
 
 
+def _as_read(value: CellValue) -> Any:
+    # A workbook's zone-less datetime is shown as written, not presumed to be UTC.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.isoformat()
+    return _cell(value)
+
+
 def _column(profile: ColumnProfile) -> dict[str, Any]:
     return {
         "name": profile.name,
@@ -84,6 +91,11 @@ def report_to_dict(report: ValidationReport) -> dict[str, Any]:
         "decisions": [
             {"name": d.name, "value": d.value, "reason": d.reason} for d in report.decisions
         ],
+        # The first rows as read (values untyped, in the order of "columns").
+        "preview": [
+            {"row": row.row, "values": [_as_read(v) for v in row.values]} for row in report.preview
+        ],
+        "rows_per_day": [{"date": d.day.isoformat(), "rows": d.rows} for d in report.rows_per_day],
     }
 
 

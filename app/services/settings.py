@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     theme: Literal["system", "light", "dark"] = "system"
     # A desktop notification when a task this desk added succeeds or fails.
     notify_when_done: bool = True
+    # A drop whose files all match a shared template starts at once, without the ingest dialog.
+    skip_dialog_when_template_matches: bool = True
 
     @property
     def embedded(self) -> bool:

@@ -58,6 +58,9 @@ class FakeDruid:
     modules: list[dict[str, str]] = field(default_factory=lambda: list(S3_MODULES))
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Submitted payloads (GET /task/{id} answers them) and task logs (served by byte offset).
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
     sql_answers: deque[Reply] = field(default_factory=deque)
     faults: list[tuple[str, deque[Reply]]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
@@ -170,6 +173,11 @@ class FakeDruid:
             )
         if len(rest) == 3 and rest[0] == "task":
             return self._task(request, rest[1], rest[2])
+        if len(rest) == 2 and rest[0] == "task" and request.method == "GET":
+            payload = self.payloads.get(rest[1])
+            if payload is None:
+                return self._missing(rest[1])
+            return httpx.Response(200, json={"task": rest[1], "payload": payload})
         return httpx.Response(404, text="")
 
     def _sql(self, request: httpx.Request) -> httpx.Response:
@@ -198,6 +206,7 @@ class FakeDruid:
             return httpx.Response(400, json={"error": f"Task[{task_id}] already exists!"})
         self.add_task(task_id)
         self.tasks[task_id]["dataSource"] = spec["spec"]["dataSchema"]["dataSource"]
+        self.payloads[task_id] = spec
         return httpx.Response(200, json={"task": task_id})
 
     def _missing(self, task_id: str) -> httpx.Response:
@@ -216,6 +225,7 @@ class FakeDruid:
                 "duration": 1234 if task["statusCode"] != "RUNNING" else -1,
                 "dataSource": task.get("dataSource", "sales"),
                 "errorMsg": task["errorMsg"],
+                "location": {"host": "indexer.test", "port": 8091, "tlsPort": -1},
             }
             return httpx.Response(200, json={"task": task_id, "status": status})
         if what == "shutdown":
@@ -225,7 +235,12 @@ class FakeDruid:
             report = self.reports.get(task_id)
             return httpx.Response(200, json=report) if report else self._missing(task_id)
         if what == "log":
-            return httpx.Response(200, text=f"log tail, offset={request.url.params['offset']}")
+            offset = int(request.url.params["offset"])
+            if task_id in self.logs:
+                # Druid reads a negative offset as "this many bytes from the end".
+                data = self.logs[task_id].encode()
+                return httpx.Response(200, content=data[offset:])
+            return httpx.Response(200, text=f"log tail, offset={offset}")
         return httpx.Response(404, text="")
 
     def _after_shutdown(self, task: dict[str, Any]) -> None:

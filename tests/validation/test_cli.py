@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app.cli import _register_commands, cli
+from app.cli import cli
 from tests.validation.conftest import WriteFile
-
-_register_commands()
 
 
 def _run(*args: str) -> tuple[int, str]:

@@ -8,10 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from app.cli import _register_commands, cli
+from app.cli import cli
 from tests.reading import workbooks
-
-_register_commands()
 
 
 def _validate(path: Path, *extra: str) -> tuple[int, dict]:

@@ -42,6 +42,28 @@ def task_state(code: object, runner_code: object = None) -> DruidTaskState:
     return state
 
 
+def task_location(value: object) -> str | None:
+    """Where a task status says the task runs, as host:port."""
+    # Before a worker takes the task Druid answers {"host": null, "port": -1, "tlsPort": -1}.
+    if not isinstance(value, dict) or not value.get("host"):
+        return None
+    port = value.get("port")
+    if not isinstance(port, int) or port < 0:
+        port = value.get("tlsPort")
+    if isinstance(port, int) and port >= 0:
+        return f"{value['host']}:{port}"
+    return str(value["host"])
+
+
+def last_lines(text: str, lines: int, cut: bool) -> str:
+    """The last `lines` lines of a log tail; `cut` when the tail was read from a byte offset."""
+    kept = text.splitlines()
+    # A tail read by byte offset usually starts mid-line; that fragment would only mislead.
+    if cut and len(kept) > 1:
+        kept = kept[1:]
+    return "\n".join(kept[-lines:])
+
+
 def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float) else 0
 

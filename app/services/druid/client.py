@@ -34,8 +34,10 @@ from app.domain.druid import (
 from app.services.druid.answers import (
     condense_java_error,
     druid_message,
+    last_lines,
     parse_report,
     report_error,
+    task_location,
     task_state,
 )
 from app.services.druid.errors import (
@@ -322,7 +324,21 @@ class DruidClient:
             error_message=status.get("errorMsg"),
             duration_ms=_duration(status.get("duration")),
             datasource=status.get("dataSource"),
+            location=task_location(status.get("location")),
         )
+
+    def task_spec(self, task_id: str) -> str | None:
+        """The task's payload as the Overlord stored it (the spec it runs), as indented JSON;
+        None when the Overlord does not know the id."""
+        path = f"{TASK_API}/task/{quote(task_id, safe='')}"
+        response = self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        self._raise_for(response, "GET", path)
+        payload = response.json().get("payload")
+        if not isinstance(payload, dict):
+            return None
+        return json.dumps(payload, indent=2)
 
     def bulk_status(self, task_ids: Sequence[str]) -> tuple[DruidTaskStatus, ...]:
         """Statuses in the order asked; ids the Overlord does not know come back UNKNOWN."""
@@ -339,6 +355,7 @@ class DruidClient:
                     error_message=status.get("errorMsg"),
                     duration_ms=_duration(status.get("duration")),
                     datasource=status.get("dataSource"),
+                    location=task_location(status.get("location")),
                 )
         return tuple(
             found.get(tid, DruidTaskStatus(id=tid, state=DruidTaskState.UNKNOWN))
@@ -428,6 +445,14 @@ class DruidClient:
             return None
         self._raise_for(response, "GET", path)
         return response.text
+
+    def log_tail(self, task_id: str, lines: int = 100, max_bytes: int = 65_536) -> str | None:
+        """The last `lines` lines of the task log (read from its last `max_bytes`), or None when
+        Druid keeps no log for it (an Indexer, unlike a MiddleManager, writes none per task)."""
+        text = self.log_excerpt(task_id, max_bytes)
+        if text is None:
+            return None
+        return last_lines(text, lines, cut=len(text.encode()) >= max_bytes)
 
     # ---- SQL ------------------------------------------------------------------------------------
 

@@ -54,7 +54,21 @@ def replace_preview(
     the spec builder computes) against the rows the file brings."""
     if staging.min_time_ms is None or staging.max_time_ms is None or staging.rows == 0:
         raise ValueError("a replace needs the file's time range, and the file has no rows")
-    interval = aligned_interval(staging.min_time_ms, staging.max_time_ms, granularity)
+    return preview_range(
+        client, datasource, staging.min_time_ms, staging.max_time_ms, staging.rows, granularity
+    )
+
+
+def preview_range(
+    client: DruidClient,
+    datasource: str,
+    min_time_ms: int,
+    max_time_ms: int,
+    rows_incoming: int,
+    granularity: SegmentGranularity = SegmentGranularity.DAY,
+) -> ReplacePreview:
+    """The same preview from a time range measured before any staging file exists."""
+    interval = aligned_interval(min_time_ms, max_time_ms, granularity)
     rows_now = 0
     if datasource in client.datasources():
         # The identifier cannot be a parameter; quoting it (doubling quotes) keeps it literal.
@@ -70,5 +84,5 @@ def replace_preview(
         datasource=datasource,
         interval=interval,
         rows_now=rows_now,
-        rows_incoming=staging.rows,
+        rows_incoming=rows_incoming,
     )

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from app.services.reading.errors import UnreadableFileError
-from app.services.reading.source import (
-    ROW_COLUMN,
-    ReadOptions,
-    SourceTable,
-    list_sheets,
-    open_source,
-)
+from typing import TYPE_CHECKING
+
+from app.services.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from app.services.reading.errors import UnreadableFileError
+    from app.services.reading.options import ReadOptions
+    from app.services.reading.source import ROW_COLUMN, SourceTable, list_sheets, open_source
+else:
+    # The window needs ReadOptions and UnreadableFileError at startup, Polars only for a file.
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "errors": ("UnreadableFileError",),
+            "options": ("ReadOptions",),
+            "source": ("ROW_COLUMN", "SourceTable", "list_sheets", "open_source"),
+        },
+    )
 
 __all__ = [
     "ROW_COLUMN",

@@ -16,6 +16,7 @@ import polars as pl
 from app.domain.validation import Severity, SniffDecision, SourceKind, ValidationIssue
 from app.services.reading.detect import Detection
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.options import ReadOptions
 from app.services.reading.sniff_text import (
     SAMPLE_BYTES,
     EncodingGuess,
@@ -23,7 +24,7 @@ from app.services.reading.sniff_text import (
     sniff_dialect,
     sniff_encoding,
 )
-from app.services.reading.source import ROW_COLUMN, ReadOptions, SourceTable, make_unique_headers
+from app.services.reading.source import ROW_COLUMN, SourceTable, make_unique_headers
 
 _CHUNK = 4 << 20
 _TAIL_BYTES = 64 << 10

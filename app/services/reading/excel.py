@@ -30,7 +30,8 @@ from app.services.reading.excel_layout import (
     find_header,
     typical_fill,
 )
-from app.services.reading.source import ROW_COLUMN, ReadOptions, SourceTable, make_unique_headers
+from app.services.reading.options import ReadOptions
+from app.services.reading.source import ROW_COLUMN, SourceTable, make_unique_headers
 
 # fastexcel reports the cells it had to null (formula errors) only through its pyarrow export;
 # without pyarrow the frame is the same but those cells cannot be pointed out.

@@ -17,22 +17,11 @@ from app.domain.validation import (
 )
 from app.services.reading.detect import ContainerKind, detect
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.options import ReadOptions
 
 # Every frame carries the row number the user sees (Excel row or text-editor record), so each
 # issue can point at it. The name cannot collide: headers are made unique against it.
 ROW_COLUMN = "__source_row"
-
-
-@dataclass(frozen=True, slots=True)
-class ReadOptions:
-    sheet: str | None = None
-    max_expanded_bytes: int = 4096 * 1024 * 1024
-    max_columns: int = 5000
-    # Overrides for the sniffers (the user corrected a guess in the dialog or on the CLI).
-    encoding: str | None = None
-    delimiter: str | None = None
-    header_row: int | None = None  # 1-based line/row of the header
-    temp_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

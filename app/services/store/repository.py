@@ -343,6 +343,31 @@ class TaskRepository:
             ),
         )
 
+    def take_over_source(
+        self, task_id: str, *, expected_version: int, by_client: str, lease: timedelta
+    ) -> Task:
+        """The file of an unfinished task whose owner is gone was added again on `by_client`:
+        that client now holds the source, so it becomes the task's source and owner.
+
+        LostRaceError when the task moved, finished, or its owner is still alive.
+        """
+        current = self.get(task_id)
+        conditions = [
+            TASKS.c.version == expected_version,
+            TASKS.c.state.not_in([s.value for s in TaskState if s.is_terminal]),
+            ~self._owner_alive(lease),
+        ]
+        return self._compare_and_set(
+            task_id,
+            conditions,
+            {"owner_client": by_client, "source_client": by_client},
+            expected=f"v{expected_version} unfinished, owner gone",
+            event=(
+                EventKind.ADOPTED, current.state, current.state, by_client,
+                f"file added again; lease of {current.owner_client or 'nobody'} lapsed",
+            ),
+        )
+
     # -- change feed support -------------------------------------------------------------------
 
     def versions(self, conn: Connection | None = None) -> dict[str, int]:

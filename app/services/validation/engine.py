@@ -13,7 +13,6 @@ from app.domain.rules import Template
 from app.domain.validation import (
     ColumnProfile,
     ColumnType,
-    DateOrder,
     Severity,
     TimestampChoice,
     ValidationIssue,
@@ -22,9 +21,10 @@ from app.domain.validation import (
 )
 from app.services.reading.source import ROW_COLUMN, SourceTable
 from app.services.validation import checks as row_checks
-from app.services.validation import profiling
+from app.services.validation import overview, profiling
 from app.services.validation import timestamps as ts
 from app.services.validation.column_types import TypedColumn, decide, with_examples
+from app.services.validation.options import ValidateOptions
 from app.services.validation.output import OutputSpec, TimeSpec, time_expr, value_expr
 from app.services.validation.rules import (
     RowCheck,
@@ -36,21 +36,6 @@ from app.services.validation.scan import run_scan
 from app.services.validation.time_column import ColumnView, TimeDecision, decide_time
 
 TIME_COLUMN = "__time"
-
-
-@dataclass(frozen=True, slots=True)
-class ValidateOptions:
-    template: Template | None = None
-    timezone: str = "UTC"
-    date_order: DateOrder | None = None
-    timestamp_column: str | None = None
-    # Used when the file has no time column and the user chose one instant for all rows.
-    constant_timestamp: datetime | None = None
-    datasource: str | None = None
-    # Rows with errors that may be left out of the staging file; 0 means any error blocks it.
-    max_error_rows: int = 0
-    max_cell_chars: int = 65536
-    bad_rows_limit: int = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,19 +178,21 @@ def validate_source(
     fast = profiling.fast_pass(facts_list, decimal_comma, zone, check_padding=True)
     speculation: _Layout | None = None
     output_exprs: list[pl.Expr] | None = None
+    views = _speculative_views(facts_list)
+    guess = decide_time(
+        views,
+        facts,
+        requested=requested,
+        wanted_order=wanted_order,
+        zone=zone,
+        date1904=source.date1904,
+        measured=False,
+    )
+    if guess.spec is None and constant is not None:
+        guess.spec = TimeSpec("", "constant")
+    # Rows per day ride along for the guessed time column; a different final choice re-counts.
+    days_spec, days_aggs = overview.guessed_days(guess.spec, facts, zone, source.date1904)
     if sink is not None and not _has_row_rules(template):
-        views = _speculative_views(facts_list)
-        guess = decide_time(
-            views,
-            facts,
-            requested=requested,
-            wanted_order=wanted_order,
-            zone=zone,
-            date1904=source.date1904,
-            measured=False,
-        )
-        if guess.spec is None and constant is not None:
-            guess.spec = TimeSpec("", "constant")
         speculation = _layout(views, outputs, guess)
         if speculation is not None:
             output_exprs = _output_exprs(
@@ -214,12 +201,14 @@ def validate_source(
     result = run_scan(
         frame,
         fast.derived,
-        fast.aggs,
+        fast.aggs + days_aggs,
         output_exprs,
         sink if output_exprs else None,
         progress,
         cancelled,
+        keep_head=options.preview_rows,
     )
+    preview = overview.preview_rows(result.head, source.columns)
     rows = result.rows
     # Values with surrounding spaces were judged untrimmed: measure again on trimmed values,
     # for text with padding and for any column whose guess failed (padding may be why).
@@ -234,7 +223,7 @@ def validate_source(
             [profiling.normalise_text(c, strip=c in padded) for c in text_columns]
         )
         fast = profiling.fast_pass(facts_list, decimal_comma, zone)
-        result = run_scan(frame, fast.derived, fast.aggs, cancelled=cancelled)
+        result = run_scan(frame, fast.derived, fast.aggs + days_aggs, cancelled=cancelled)
         _attach(facts_list, result.values)
 
     # Pass 2, only for columns whose guess failed: test every plausible type, for the evidence.
@@ -312,6 +301,16 @@ def validate_source(
         else None
     )
     time_range = _time_range(facts, chosen, options, source.date1904, zone)
+    days = overview.rows_per_day(
+        time.spec,
+        rows,
+        measured_spec=days_spec,
+        measured=result.values.get(overview.DAYS_KEY),
+        frame=frame,
+        time_value=time_value,
+        zone=zone,
+        cancelled=cancelled,
+    )
     checks = row_checks.profile_checks(
         typed, facts, template, options.max_cell_chars, time, time_value, time_range, rows
     )
@@ -386,6 +385,8 @@ def validate_source(
         pending=tuple(time.pending),
         rows_with_errors=error_rows,
         error_rows_truncated=bad_rows is not None and bad_rows.height >= options.bad_rows_limit,
+        preview=preview,
+        rows_per_day=days,
     )
     plan = None
     confirmed = False

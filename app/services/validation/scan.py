@@ -12,6 +12,7 @@ import polars as pl
 # k for the k-minimum-values distinct sketch: about 3% error, exact below k distinct values.
 KMV_SIZE = 1024
 _HASH_SPACE = float(2**64)
+_COUNT_FIELD = "rows"
 BATCH_ROWS = 100_000
 
 
@@ -20,6 +21,7 @@ class AggKind(enum.Enum):
     MIN = "min"
     MAX = "max"
     DISTINCT = "distinct"
+    COUNTS = "counts"  # rows per value (a per-batch group_by), summed across batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,9 @@ class Agg:
                 # costly unique() runs on a sliver of each batch once the sketch is full.
                 hashed = hashed.filter(hashed <= below)
             return hashed.unique().bottom_k(KMV_SIZE).implode().alias(self.key)
+        if self.kind is AggKind.COUNTS:
+            counts = self.expr.drop_nulls().value_counts(name=_COUNT_FIELD)
+            return counts.implode().alias(self.key)
         return self.expr.alias(self.key)
 
 
@@ -57,6 +62,11 @@ def distinct_of(key: str, expr: pl.Expr) -> Agg:
     return Agg(key, AggKind.DISTINCT, expr)
 
 
+def counts_of(key: str, expr: pl.Expr) -> Agg:
+    """Rows per distinct value of `expr` (nulls left out), as a dict; keep the values few."""
+    return Agg(key, AggKind.COUNTS, expr)
+
+
 class BatchSink(Protocol):
     def write(self, batch: pl.DataFrame) -> None: ...
 
@@ -66,6 +76,12 @@ class ScanCancelledError(Exception):
 
 
 def _merge(kind: AggKind, old: Any, new: Any) -> Any:
+    if kind is AggKind.COUNTS:
+        counts: dict[Any, int] = old or {}
+        for entry in new or ():
+            value, count = entry.values()  # the struct's fields: the value, then _COUNT_FIELD
+            counts[value] = counts.get(value, 0) + count
+        return counts
     if new is None:
         return old
     if old is None:
@@ -98,6 +114,7 @@ def distinct_estimate(sketch: Iterable[int] | None) -> int:
 class ScanResult:
     rows: int
     values: dict[str, Any]
+    head: pl.DataFrame | None = None  # the first `keep_head` rows of the frame, when asked
 
 
 def run_scan(
@@ -108,17 +125,22 @@ def run_scan(
     sink: BatchSink | None = None,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep_head: int = 0,
 ) -> ScanResult:
     """Read the frame once; derived columns are computed once per batch and shared by aggregates."""
     results: dict[str, Any] = {agg.key: None for agg in aggs}
     kinds = {agg.key: agg.kind for agg in aggs}
     rows = 0
+    heads: list[pl.DataFrame] = []
+    head_columns = frame.collect_schema().names() if keep_head else []  # not the derived ones
     source = frame.with_columns(derived) if derived else frame
     for batch in source.collect_batches(chunk_size=BATCH_ROWS):
         if cancelled is not None and cancelled():
             raise ScanCancelledError
         if batch.height == 0:
             continue
+        if rows < keep_head:
+            heads.append(batch.head(keep_head - rows).select(head_columns))
         rows += batch.height
         batch_exprs = [agg.batch_expr(_threshold(results[agg.key], agg.kind)) for agg in aggs]
         if batch_exprs:
@@ -134,4 +156,7 @@ def run_scan(
             results[key] = distinct_estimate(results[key])
         elif kind is AggKind.SUM and results[key] is None:
             results[key] = 0
-    return ScanResult(rows, results)
+        elif kind is AggKind.COUNTS and results[key] is None:
+            results[key] = {}
+    head = pl.concat(heads) if heads else None
+    return ScanResult(rows, results, head)
