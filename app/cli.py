@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -9,8 +10,40 @@ import click
 
 from app import __version__
 
+# Each command family lives in app/commands/ and is imported when one of its commands runs (or
+# `--help` lists them): the window, opened without a command, never loads the services behind
+# them (Polars, PyArrow, boto3, httpx).
+_COMMANDS = {
+    "cancel": "app.commands.ingest:cancel_command",
+    "db": "app.commands.db:db_group",
+    "doctor": "app.commands.ingest:doctor_command",
+    "ingest": "app.commands.ingest:ingest_command",
+    "retry": "app.commands.ingest:retry_command",
+    "stage": "app.commands.data:stage_command",
+    "tasks": "app.commands.ingest:tasks_command",
+    "validate": "app.commands.data:validate_command",
+}
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+class _CommandsOnDemand(click.Group):
+    """A group whose subcommands (see `_COMMANDS`) are imported the first time one is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module, attribute = _COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=_CommandsOnDemand,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="ingest-desk")
 @click.option(
     "--self-test",
@@ -35,28 +68,9 @@ def cli(ctx: click.Context, self_test: bool) -> None:
     sys.exit(run_gui())
 
 
-def _register_commands() -> None:
-    # Each command family lives in app/commands/; importing them here keeps `--help` complete.
-    from app.commands.data import stage_command, validate_command  # noqa: PLC0415
-    from app.commands.db import db_group  # noqa: PLC0415
-    from app.commands.ingest import (  # noqa: PLC0415
-        cancel_command,
-        doctor_command,
-        ingest_command,
-        retry_command,
-        tasks_command,
-    )
-
-    cli.add_command(validate_command)
-    cli.add_command(stage_command)
-    cli.add_command(db_group)
-    for command in (ingest_command, tasks_command, cancel_command, retry_command, doctor_command):
-        cli.add_command(command)
-
-
 def _paths_to_open(args: list[str]) -> list[str] | None:
     """`ingest-desk FILE...` (how installers' "Open with" calls us) opens the window with them."""
-    if not args or args[0].startswith("-") or args[0] in cli.commands:
+    if not args or args[0].startswith("-") or args[0] in _COMMANDS:
         return None
     if all(Path(arg).exists() for arg in args):
         return args
@@ -64,7 +78,6 @@ def _paths_to_open(args: list[str]) -> list[str] | None:
 
 
 def main() -> None:
-    _register_commands()
     paths = _paths_to_open(sys.argv[1:])
     if paths is not None:
         from app.ui.app import run_gui  # noqa: PLC0415

@@ -6,37 +6,16 @@ import enum
 import sqlite3
 from dataclasses import dataclass
 
-import boto3
-from botocore.exceptions import BotoCoreError
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from app.services.druid import (
-    DruidAuthError,
-    DruidClient,
-    DruidError,
-    DruidUnavailableError,
-    extension_problem,
-)
-from app.services.druid import RetryPolicy as DruidRetryPolicy
-from app.services.druid.client import PARQUET_EXTENSION, S3_EXTENSION
+from app.services.druid import DruidAuthError, DruidError, DruidUnavailableError
 from app.services.secrets import Secret, database_url_with_password, get_secret
 from app.services.settings import Settings
-from app.services.storage import (
-    RetryPolicy,
-    S3BucketNotFoundError,
-    S3Config,
-    S3Uploader,
-    StorageError,
-    UploadOptions,
-    make_client,
-)
 from app.services.store.engine import display_url, make_engine
 from app.services.store.schema import current_revision, head_revision, known_revisions
 
 # A Test answers in seconds: one try, short timeouts. The pipeline keeps its patient retries.
-_S3_ONE_TRY = RetryPolicy(attempts=1, connect_attempts=1)
-_DRUID_ONE_TRY = DruidRetryPolicy(attempts=1)
 _DRUID_TEST_TIMEOUT_S = 10.0
 
 
@@ -143,6 +122,20 @@ def probe_s3(
     A typed key pair (not saved yet) is used as is; otherwise the profile, the keyring pair or
     boto3's own chain, exactly as an upload would choose.
     """
+    # boto3 loads when Test is pressed: the window imports this module for the Settings dialog.
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    from app.services.storage import (  # noqa: PLC0415
+        RetryPolicy,
+        S3BucketNotFoundError,
+        S3Config,
+        S3Uploader,
+        StorageError,
+        UploadOptions,
+        make_client,
+    )
+
     if not settings.s3_bucket:
         return ConnectionCheck("s3", Outcome.FAILED, "S3: no bucket is set.",
                                "Enter the bucket that staging files go to.")
@@ -157,7 +150,8 @@ def probe_s3(
                 region_name=config.region,
             )
         client = make_client(config, session)
-        uploader = S3Uploader(client, config, UploadOptions(retry=_S3_ONE_TRY))
+        one_try = UploadOptions(retry=RetryPolicy(attempts=1, connect_attempts=1))
+        uploader = S3Uploader(client, config, one_try)
         uploader.check_bucket()
     except S3BucketNotFoundError:
         return ConnectionCheck(
@@ -193,6 +187,10 @@ def _unreachable_reason(exc: DruidUnavailableError) -> str:
 
 def probe_druid(settings: Settings, password: str | None = None) -> ConnectionCheck:
     """Read the cluster's version and extensions through the router (one try, short timeout)."""
+    # httpx loads when Test is pressed (see probe_s3).
+    from app.services.druid import DruidClient, RetryPolicy, extension_problem  # noqa: PLC0415
+    from app.services.druid.client import PARQUET_EXTENSION, S3_EXTENSION  # noqa: PLC0415
+
     if not settings.druid_url:
         return ConnectionCheck("druid", Outcome.FAILED, "Druid: no URL is set.",
                                "Enter the router's URL, e.g. https://druid.example.com")
@@ -202,7 +200,7 @@ def probe_druid(settings: Settings, password: str | None = None) -> ConnectionCh
     )
     try:
         with DruidClient.from_settings(quick, password=password or None,
-                                       retry=_DRUID_ONE_TRY) as druid:
+                                       retry=RetryPolicy(attempts=1)) as druid:
             status = druid.status()
     except DruidAuthError as exc:
         who = f"user '{settings.druid_username}'" if settings.druid_username else "no user"

@@ -14,9 +14,9 @@ from app.domain.store import EventKind, TaskPatch
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.domain.transfer import UploadProgress, UploadState
 from app.domain.validation import StagingResult, ValidationReport
-from app.pipeline.local import CancelCheck, ProgressCallback, ValidationStep
 from app.pipeline.remote import RemoteSteps, StepStopped, VerifyPlan, count_rows, plan_for
 from app.pipeline.staged import TaskFiles, default_work_dir, pause_at
+from app.pipeline.validation_step import CancelCheck, ProgressCallback, ValidationStep
 from app.services.druid import (
     DruidClient,
     DruidError,
@@ -25,9 +25,8 @@ from app.services.druid import (
     build_spec,
     detect_drift,
 )
-from app.services.reading import ReadOptions, open_source
+from app.services.reading import ReadOptions
 from app.services.settings import Settings
-from app.services.staging import StagingOptions, validate_and_stage
 from app.services.storage import (
     S3Config,
     S3Uploader,
@@ -60,6 +59,9 @@ class IngestOptions:
     # False stops once Druid accepted the task: ingesting and verifying are adoptable by any
     # desk, and a later `ingest --wait` of the same file picks them up.
     wait: bool = True
+    # True returns as soon as the file is validated and staged (the task is then uploading):
+    # the window validates on a few CPU-bound workers and carries on on I/O-bound ones.
+    stop_when_staged: bool = False
     spec: SpecOptions = field(default_factory=SpecOptions)
     upload: UploadOptions = field(default_factory=UploadOptions)
     poll_interval_s: float = 1.0
@@ -216,6 +218,8 @@ class IngestPipeline:
                         return IngestOutcome(result.task, result.message, report, staging)
                     assert staging is not None
                     TaskFiles.for_task(self._work_dir, task.id).save_staging(staging)
+                    if options.stop_when_staged:
+                        return IngestOutcome(result.task, result.message, report, staging)
                 elif state is TaskState.UPLOADING:
                     assert path is not None
                     staging = staging or self._restage(task, path, options)
@@ -249,6 +253,10 @@ class IngestPipeline:
 
     def _restage(self, task: Task, path: Path, options: IngestOptions) -> StagingResult:
         """The staged file from an earlier run, or the same file made again (deterministic)."""
+        # Polars and PyArrow load with the first file: a desk's session builds this pipeline.
+        from app.services.reading import open_source  # noqa: PLC0415
+        from app.services.staging import StagingOptions, validate_and_stage  # noqa: PLC0415
+
         files = TaskFiles.for_task(self._work_dir, task.id)
         found = files.load_staging()
         if found is not None:

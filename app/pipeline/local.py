@@ -1,294 +1,46 @@
-"""The local part of a task's life: queued -> validating -> needs_review | invalid, on this desk."""
+"""Tasks whose source file is on this desk: created, validated, carried on, their reports kept."""
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from app.domain.store import NewTask, TaskPatch
-from app.domain.tasks import IngestMode, Task, TaskState
+from app.domain.tasks import Task, TaskState
 from app.domain.transfer import UploadProgress
-from app.domain.validation import StagingResult, ValidationReport, Verdict
+from app.domain.validation import DateOrder, ValidationReport
+from app.pipeline.adoption import take_over_readded
+from app.pipeline.choices import IngestChoices, ingest_options, read_options, validate_options
 from app.pipeline.intake import datasource_slug, file_sha256
-from app.services.reading import ReadOptions, UnreadableFileError, open_source
-from app.services.report_export import export_bad_rows
+from app.pipeline.validation_step import (
+    CancelCheck,
+    ProgressCallback,
+    TaskCancelledError,
+    TransferProgress,
+    ValidationProgress,
+    ValidationResult,
+    ValidationStep,
+    summarise,
+    upload_configured,
+)
 from app.services.settings import Settings
-from app.services.staging import StagingOptions, validate_and_stage
-from app.services.store import LostRaceError, TaskStore
-from app.services.validation import ScanCancelledError, ValidateOptions, validate_source
+from app.services.store import TaskStore
 
-log = logging.getLogger(__name__)
-
-# Other clients see validation progress through the store; a write per batch would flood it.
-STORE_PROGRESS_INTERVAL_S = 0.5
-
-ProgressCallback = Callable[["ValidationProgress"], None]
-CancelCheck = Callable[[], bool]
-# Asked once a valid file is staged: None lets it go on to the upload, a sentence holds it in
-# needs_review (an earlier ingestion of the same content, a column whose type changed).
-UploadGate = Callable[[ValidationReport, StagingResult], "str | None"]
-
-
-class TaskCancelledError(Exception):
-    """The task was cancelled (here or by another client) while this step ran."""
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationProgress:
-    task_id: str
-    rows: int
-
-
-@dataclass(frozen=True, slots=True)
-class TransferProgress:
-    """This desk's upload of a task: bytes, speed and ETA (other desks see only the fraction)."""
-
-    task_id: str
-    upload: UploadProgress
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationResult:
-    """Where validation left the task, the report (None when the file could not be read)."""
-
-    task: Task
-    report: ValidationReport | None
-    message: str
-    # The staged file, when the step was asked to stage (S3 and Druid configured).
-    staging: StagingResult | None = None
-
-
-def upload_configured(settings: Settings) -> bool:
-    return bool(settings.s3_bucket and settings.druid_url)
-
-
-def summarise(report: ValidationReport, *, can_upload: bool) -> str:
-    """One line for the shared task row: every client shows it, so it stays short and plain."""
-    if report.verdict is Verdict.VALID:
-        warnings = len(report.warnings)
-        tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-        if can_upload:
-            return f"Valid: {report.rows:,} rows{tail}. Ready to upload."
-        return (
-            f"Valid: {report.rows:,} rows{tail}. "
-            "Configure S3 and Druid in Settings to upload."
-        )
-    if report.verdict is Verdict.NEEDS_REVIEW:
-        if report.pending:
-            return f"Needs a decision: {report.pending[0].question}"
-        return f"Needs review: {report.rows:,} rows."
-    errors = report.errors
-    first = errors[0] if errors else None
-    where = f"row {first.row}: " if first is not None and first.row is not None else ""
-    detail = f" First: {where}{first.message}" if first is not None else ""
-    return (
-        f"Invalid: {len(errors):,} error{'s' if len(errors) != 1 else ''} in "
-        f"{report.rows_with_errors:,} of {report.rows:,} rows.{detail}"
-    )
-
-
-class ValidationStep:
-    """Validate one queued task's file; every state change is a compare-and-set in the store."""
-
-    def __init__(self, store: TaskStore, client_id: str, settings: Settings) -> None:
-        self._store = store
-        self._client_id = client_id
-        self._settings = settings
-
-    def run(
-        self,
-        task: Task,
-        path: Path,
-        *,
-        progress: ProgressCallback | None = None,
-        cancelled: CancelCheck | None = None,
-        read_options: ReadOptions | None = None,
-        validate_options: ValidateOptions | None = None,
-        stage_dir: Path | None = None,
-        gate: UploadGate | None = None,
-    ) -> tuple[ValidationResult, Any]:
-        """Returns the result and the bad rows (a data frame or None) for "Export errors".
-
-        With `stage_dir` the file is staged in the same read, and a valid file whose `gate`
-        raises no objection goes straight on to uploading. A task already in validating (a run
-        killed mid-way) is validated again in place: validation has no side effects to undo.
-        """
-        is_cancelled = cancelled or (lambda: False)
-        tasks = self._store.tasks
-        if is_cancelled():
-            return self._cancel(task, "Cancelled before validation started."), None
-        if task.state is TaskState.VALIDATING:
-            current = task
-        else:
-            current = tasks.transition(
-                task.id,
-                TaskState.VALIDATING,
-                expected_state=task.state,
-                expected_version=task.version,
-                by_client=self._client_id,
-                message=f"validating {path.name}",
-            )
-        remote_cancel = threading.Event()
-        last_write = time.monotonic()
-        version = current.version  # every write below is checked against the version we last set
-
-        def on_rows(rows: int) -> None:
-            nonlocal last_write, version
-            if progress is not None:
-                progress(ValidationProgress(task.id, rows))
-            now = time.monotonic()
-            if now - last_write < STORE_PROGRESS_INTERVAL_S:
-                return
-            last_write = now
-            try:
-                version = tasks.update(
-                    task.id,
-                    TaskPatch(rows_validated=rows),
-                    expected_state=TaskState.VALIDATING,
-                    owner=self._client_id,
-                ).version
-            except LostRaceError:
-                # Someone else moved the task on (cancelled it); stop at the next batch.
-                remote_cancel.set()
-
-        def should_stop() -> bool:
-            return remote_cancel.is_set() or is_cancelled()
-
-        try:
-            outcome, bad_rows, staging = self._validate(
-                current, path, on_rows, should_stop, read_options, validate_options, stage_dir
-            )
-        except ScanCancelledError:
-            return self._cancel(tasks.get(task.id), "Cancelled during validation."), None
-        except UnreadableFileError as exc:
-            message = f"Cannot read the file: {exc.message}"
-            patch = TaskPatch(validation_summary=message, error_message=exc.message)
-            ended = self._finish(task.id, TaskState.INVALID, version, message, patch)
-            return ValidationResult(ended, None, message), None
-        except Exception as exc:
-            self._fail(task.id, exc)
-            raise
-        report: ValidationReport = outcome.report
-        summary = summarise(report, can_upload=upload_configured(self._settings))
-        target = TaskState.INVALID if report.verdict is Verdict.INVALID else TaskState.NEEDS_REVIEW
-        if report.verdict is Verdict.VALID and staging is not None:
-            hold = gate(report, staging) if gate is not None else None
-            if hold is None:
-                target = TaskState.UPLOADING
-                summary = summary.replace("Ready to upload.", "Uploading.")
-            else:
-                summary = hold
-        patch = TaskPatch(
-            progress=1.0,
-            rows_validated=report.rows,
-            validation_summary=summary,
-            error_message=summary if target is TaskState.INVALID else None,
-        )
-        ended = self._finish(task.id, target, version, summary, patch)
-        if ended.state is not target:
-            message = ended.validation_summary or summary
-            return ValidationResult(ended, report, message, staging), bad_rows
-        return ValidationResult(ended, report, summary, staging), bad_rows
-
-    def _finish(
-        self, task_id: str, target: TaskState, version: int, message: str, patch: TaskPatch
-    ) -> Task:
-        try:
-            return self._store.tasks.transition(
-                task_id,
-                target,
-                expected_state=TaskState.VALIDATING,
-                expected_version=version,
-                by_client=self._client_id,
-                message=message,
-                patch=patch,
-            )
-        except LostRaceError as race:
-            # Cancelled (or otherwise moved on) by someone else while we validated: theirs stands.
-            if race.current is None:
-                raise
-            return race.current
-
-    def _validate(
-        self,
-        task: Task,
-        path: Path,
-        on_rows: Callable[[int], None],
-        should_stop: CancelCheck,
-        read_options: ReadOptions | None = None,
-        validate_options: ValidateOptions | None = None,
-        stage_dir: Path | None = None,
-    ) -> tuple[Any, Any, StagingResult | None]:
-        settings = self._settings
-        read = read_options or ReadOptions(
-            sheet=task.sheet,
-            max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-            max_columns=settings.max_columns,
-        )
-        options = validate_options or ValidateOptions(
-            timezone=settings.default_timezone,
-            datasource=task.datasource,
-            max_cell_chars=settings.max_cell_chars,
-        )
-        staging: StagingResult | None = None
-        source = open_source(path, read)
-        try:
-            if stage_dir is not None:
-                # The staging file is named after the task, so a rerun overwrites, never adds.
-                outcome, staging = validate_and_stage(
-                    source, options, stage_dir, task.id, StagingOptions.from_settings(settings),
-                    progress=on_rows, cancelled=should_stop,
-                )
-            else:
-                outcome = validate_source(
-                    source, options, progress=on_rows, cancelled=should_stop
-                )
-        finally:
-            source.close()
-        return outcome, outcome.bad_rows, staging
-
-    def _cancel(self, task: Task, message: str) -> ValidationResult:
-        if task.state.is_terminal:
-            return ValidationResult(task, None, task.error_message or message)
-        try:
-            ended = self._store.tasks.transition(
-                task.id,
-                TaskState.CANCELLED,
-                expected_state=task.state,
-                expected_version=task.version,
-                by_client=self._client_id,
-                message=message,
-                patch=TaskPatch(validation_summary=message),
-            )
-        except LostRaceError as race:
-            # Another client finished or cancelled it first; its word stands.
-            if race.current is None:
-                raise
-            ended = race.current
-        return ValidationResult(ended, None, message)
-
-    def _fail(self, task_id: str, exc: BaseException) -> None:
-        message = f"Validation failed unexpectedly: {type(exc).__name__}: {exc}"
-        try:
-            latest = self._store.tasks.get(task_id)
-            if not latest.state.is_terminal:
-                self._store.tasks.transition(
-                    task_id,
-                    TaskState.FAILED,
-                    expected_state=latest.state,
-                    expected_version=latest.version,
-                    by_client=self._client_id,
-                    message=message,
-                    patch=TaskPatch(error_message=message, validation_summary=message),
-                )
-        except Exception:
-            # The original error matters more; this one only goes to the log.
-            log.exception("could not mark task %s as failed", task_id)
+__all__ = [
+    "CancelCheck",
+    "LocalPipeline",
+    "ProgressCallback",
+    "TaskCancelledError",
+    "TransferProgress",
+    "ValidationProgress",
+    "ValidationResult",
+    "ValidationStep",
+    "summarise",
+    "upload_configured",
+]
 
 
 class LocalPipeline:
@@ -306,6 +58,8 @@ class LocalPipeline:
         self._step = ValidationStep(store, client_id, settings)
         self._lock = threading.Lock()
         self._paths: dict[str, Path] = {}
+        # What the user chose on the drop, beside the path: this desk's validation reads by it.
+        self._choices: dict[str, IngestChoices] = {}
         self._reports: dict[str, ValidationReport] = {}
         self._bad_rows: dict[str, Any] = {}
         self._ingest: Any = None  # an IngestPipeline once S3 and Druid are configured
@@ -318,30 +72,58 @@ class LocalPipeline:
         self._ingest = ingest
 
     @property
+    def ingest(self) -> Any:
+        """The attached IngestPipeline, or None while S3 and Druid are not configured."""
+        return self._ingest
+
+    @property
     def client_id(self) -> str:
         return self._client_id
 
     def enqueue(
-        self, path: Path, *, datasource: str | None = None, sheet: str | None = None
+        self,
+        path: Path,
+        choices: IngestChoices | None = None,
+        *,
+        datasource: str | None = None,
+        sheet: str | None = None,
     ) -> Task:
-        """Hash the file and create its queued task (reads the whole file: call off the GUI)."""
-        draft = NewTask(
-            file_name=path.name,
-            file_size=path.stat().st_size,
-            sha256=file_sha256(path),
-            source_client=self._client_id,
-            datasource=datasource or datasource_slug(path.name),
-            mode=IngestMode.APPEND,
-            sheet=sheet,
+        """Hash the file and create its queued task (reads the whole file: call off the GUI).
+
+        Without `choices`: the slugged file name, append, and the sheet the reader picks.
+        The same file and choices as an unfinished task whose desk is gone (closed or killed
+        while validating or uploading) take that task over, so it resumes instead of doubling.
+        """
+        if choices is None:
+            choices = IngestChoices(datasource or datasource_slug(path.name), sheet=sheet)
+        sha256 = file_sha256(path)
+        task = take_over_readded(
+            self._store, self._client_id, datasource=choices.datasource, sha256=sha256,
+            mode=choices.mode, sheet=choices.sheet, can_upload=self._ingest is not None,
         )
-        task = self._store.tasks.create(draft, by_client=self._client_id)
+        if task is None:
+            draft = NewTask(
+                file_name=path.name,
+                file_size=path.stat().st_size,
+                sha256=sha256,
+                source_client=self._client_id,
+                datasource=choices.datasource,
+                mode=choices.mode,
+                sheet=choices.sheet,
+            )
+            task = self._store.tasks.create(draft, by_client=self._client_id)
         with self._lock:
             self._paths[task.id] = path
+            self._choices[task.id] = choices
         return task
 
     def source_path(self, task_id: str) -> Path | None:
         with self._lock:
             return self._paths.get(task_id)
+
+    def choices(self, task_id: str) -> IngestChoices | None:
+        with self._lock:
+            return self._choices.get(task_id)
 
     def validate(
         self,
@@ -350,24 +132,44 @@ class LocalPipeline:
         progress: ProgressCallback | None = None,
         cancelled: CancelCheck | None = None,
         on_upload: Callable[[TransferProgress], None] | None = None,
+        stop_when_staged: bool = False,
+        confirmed: bool = False,
     ) -> ValidationResult:
+        """Validate (and, with S3 and Druid, go on into Druid) the file of a task on this desk.
+
+        `stop_when_staged` hands a staged file back in uploading (see `carry_on`); `confirmed`
+        is the user's yes to what held the task in needs_review (an earlier ingestion of the
+        same content, a changed column type).
+        """
         path = self.source_path(task_id)
         if path is None:
             raise FileNotFoundError(f"this desk does not hold the file of task {task_id}")
         task = self._store.tasks.get(task_id)
+        choices = self.choices(task_id)
         if self._ingest is not None:
-            hear = None if on_upload is None else (
-                lambda tick: on_upload(TransferProgress(task_id, tick))
+            options = replace(
+                ingest_options(choices, self._settings),
+                stop_when_staged=stop_when_staged,
+                allow_duplicate=confirmed,
+                allow_drift=confirmed,
             )
             outcome = self._ingest.run(
-                task, path, progress=progress, cancelled=cancelled, on_upload=hear
+                task, path, options, progress=progress, cancelled=cancelled,
+                on_upload=self._upload_listener(task_id, on_upload),
             )
             result = ValidationResult(
                 outcome.task, outcome.report, outcome.message, outcome.staging
             )
             bad_rows = None  # an ingested file had none; an invalid one is re-validated locally
         else:
-            result, bad_rows = self._step.run(task, path, progress=progress, cancelled=cancelled)
+            result, bad_rows = self._step.run(
+                task,
+                path,
+                progress=progress,
+                cancelled=cancelled,
+                read_options=read_options(choices, self._settings) if choices else None,
+                validate_options=validate_options(choices, self._settings) if choices else None,
+            )
         with self._lock:
             if result.report is not None:
                 self._reports[task_id] = result.report
@@ -379,6 +181,46 @@ class LocalPipeline:
                 self._bad_rows.pop(task_id, None)
         return result
 
+    def carry_on(
+        self,
+        task_id: str,
+        *,
+        cancelled: CancelCheck | None = None,
+        on_upload: Callable[[TransferProgress], None] | None = None,
+    ) -> ValidationResult:
+        """From uploading to the end: upload, submit, follow and verify (the report stays)."""
+        if self._ingest is None:
+            raise RuntimeError("S3 and Druid are not configured on this desk")
+        path = self.source_path(task_id)
+        task = self._store.tasks.get(task_id)
+        outcome = self._ingest.run(
+            task, path, ingest_options(self.choices(task_id), self._settings),
+            cancelled=cancelled, on_upload=self._upload_listener(task_id, on_upload),
+        )
+        return ValidationResult(outcome.task, self.report(task_id), outcome.message)
+
+    @staticmethod
+    def _upload_listener(
+        task_id: str, on_upload: Callable[[TransferProgress], None] | None
+    ) -> Callable[[UploadProgress], None] | None:
+        if on_upload is None:
+            return None
+        return lambda tick: on_upload(TransferProgress(task_id, tick))
+
+    @property
+    def uploads(self) -> bool:
+        """Whether valid files go on into Druid from this desk (S3 and Druid configured)."""
+        return self._ingest is not None
+
+    def decide_date_order(self, task_id: str, order: DateOrder) -> None:
+        """The user's answer to "day first or month first?"; the next validate() uses it."""
+        current = self.choices(task_id)
+        if current is None:
+            task = self._store.tasks.get(task_id)
+            current = IngestChoices(task.datasource, task.mode, task.sheet)
+        with self._lock:
+            self._choices[task_id] = replace(current, date_order=order)
+
     def report(self, task_id: str) -> ValidationReport | None:
         with self._lock:
             return self._reports.get(task_id)
@@ -388,6 +230,9 @@ class LocalPipeline:
             return task_id in self._bad_rows
 
     def export_errors(self, task_id: str, target: Path) -> Path:
+        # Polars loads with the first validation, not with the window that imports this module.
+        from app.services.report_export import export_bad_rows  # noqa: PLC0415
+
         with self._lock:
             bad_rows = self._bad_rows.get(task_id)
         if bad_rows is None:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.domain.store import ClientInfo, FeedStatus, TaskChange
@@ -15,6 +16,9 @@ from app.pipeline.local import LocalPipeline, upload_configured
 from app.services.settings import Settings
 from app.services.store import ClientHeartbeat, ClientNotFoundError, Subscription, TaskStore
 from app.services.store.feed import ChangeFeed
+
+if TYPE_CHECKING:
+    from app.pipeline.ingest import Connections
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,7 @@ class DeskSession:
         self._owners_lock = threading.Lock()
         self._subscription: Subscription | None = None
         self._closers: list[Callable[[], None]] = []
+        self._connections: Connections | None = None
         self._closed = False
 
     @classmethod
@@ -124,8 +129,14 @@ class DeskSession:
                 IngestPipeline(store, client.id, settings, connections)
             )
             session._closers.append(connections.close)
+            session._connections = connections
         session._heartbeat.start()
         return session
+
+    @property
+    def connections(self) -> Connections | None:
+        """This desk's S3 and Druid clients; None unless both are configured."""
+        return self._connections
 
     def owner_name(self, client_id: str) -> str:
         """The user behind a client id; looked up once (the feed thread calls this)."""

@@ -1,0 +1,75 @@
+"""What the user chose for one dropped file, and the read/validate/ingest options that follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.rules import Template
+from app.domain.tasks import IngestMode
+from app.domain.validation import DateOrder
+from app.services.reading import ReadOptions
+from app.services.settings import Settings
+from app.services.validation import ValidateOptions
+
+
+@dataclass(frozen=True, slots=True)
+class IngestChoices:
+    """Chosen in the ingest dialog (or taken from a matching template) before the task exists.
+
+    None means "as the file and the template say": the reader picks the sheet, validation
+    picks the timestamp column and asks about an ambiguous date order.
+    """
+
+    datasource: str
+    mode: IngestMode = IngestMode.APPEND
+    sheet: str | None = None
+    template: Template | None = None
+    timestamp_column: str | None = None
+    date_order: DateOrder | None = None
+
+
+def choices_from_template(template: Template, datasource: str) -> IngestChoices:
+    """A template's own choices; its datasource wins over the one suggested by the file name."""
+    mode = IngestMode.REPLACE if template.mode == IngestMode.REPLACE.value else IngestMode.APPEND
+    return IngestChoices(
+        datasource=template.datasource or datasource,
+        mode=mode,
+        sheet=template.sheet,
+        template=template,
+        timestamp_column=template.timestamp_column,
+        date_order=template.date_order,
+    )
+
+
+def read_options(choices: IngestChoices, settings: Settings) -> ReadOptions:
+    return ReadOptions(
+        sheet=choices.sheet,
+        max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
+        max_columns=settings.max_columns,
+    )
+
+
+def validate_options(choices: IngestChoices, settings: Settings) -> ValidateOptions:
+    # The template's timestamp column and date order apply through ValidateOptions.template;
+    # the explicit fields only carry what the user picked over it.
+    return ValidateOptions(
+        template=choices.template,
+        timezone=settings.default_timezone,
+        date_order=choices.date_order,
+        timestamp_column=choices.timestamp_column,
+        datasource=choices.datasource,
+        max_cell_chars=settings.max_cell_chars,
+    )
+
+
+def ingest_options(choices: IngestChoices | None, settings: Settings) -> Any:
+    """IngestOptions for the run into Druid (typed loosely: app.pipeline.ingest builds on the
+    module that imports this one); without choices, the pipeline's defaults."""
+    from app.pipeline.ingest import IngestOptions  # noqa: PLC0415 - see above
+
+    if choices is None:
+        return IngestOptions()
+    return IngestOptions(
+        read=read_options(choices, settings), validate=validate_options(choices, settings)
+    )
