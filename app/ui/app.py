@@ -137,7 +137,8 @@ def self_test(window: MainWindow, sample: Path) -> str | None:
         return f"the task database did not open within {SELF_TEST_OPEN_TIMEOUT_S:.0f} s"
     if opened.signal == "failed":
         return str(opened.args[0])
-    window.add_paths([sample])
+    # Straight to a task, past the ingest dialog: no one is there to press Start.
+    controller.add_paths([sample])
     done = _wait_for(
         {
             "validated": controller.taskValidated,

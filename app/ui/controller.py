@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.domain.store import FeedStatus
-from app.domain.tasks import RETRYABLE_STATES, Task
-from app.domain.validation import ValidationReport
+from app.domain.tasks import RETRYABLE_STATES, Task, TaskState
+from app.domain.validation import DateOrder, ValidationReport
+from app.pipeline.choices import IngestChoices
+from app.pipeline.druid_view import DruidTaskView, druid_task_view
 from app.pipeline.intake import Refusal, collect_sources
-from app.pipeline.local import ValidationProgress, ValidationResult
+from app.pipeline.local import TransferProgress, ValidationProgress, ValidationResult
 from app.pipeline.session import DeskSession, SessionInfo, TaskUpdate
+from app.pipeline.timeline import Timeline, load_timeline
 from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
+from app.ui.follow_loop import FollowLoop
 from app.ui.task_model import TaskTableModel
-from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool
+from app.ui.workers import (
+    Worker,
+    WorkerContext,
+    WorkerFailure,
+    WorkerPool,
+    freeze_long_lived_objects,
+)
 
 log = logging.getLogger(__name__)
+
+# What a task's worker reports: rows read while validating, bytes while uploading.
+RunProgress = ValidationProgress | TransferProgress
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +51,12 @@ class DeskController(QObject):
     refused = Signal(list)  # list[Refusal]
     notice = Signal(str)
     taskValidated = Signal(ValidationResult)
+    timelineReady = Signal(Timeline)
     operationFailed = Signal(WorkerFailure)
     feedStatusChanged = Signal(FeedStatus)
     # Every task change the feed delivers (this desk's and others'), on the GUI thread.
     taskChanged = Signal(object)  # TaskUpdate
+    druidViewReady = Signal(object)  # DruidTaskView, for the task its task_id names
     # Emitted on the feed's thread; Qt queues it onto the GUI thread where the model lives.
     _feedUpdate = Signal(object)
     _feedStatus = Signal(object)
@@ -61,7 +78,13 @@ class DeskController(QObject):
         self._poll_interval_s = poll_interval_s
         self._session: DeskSession | None = None
         self._waiting_paths: list[Path] = []
-        self._validations: dict[str, Worker[ValidationResult, ValidationProgress]] = {}
+        self._validations: dict[str, Worker[ValidationResult, RunProgress]] = {}
+        self._user_cancels: dict[str, threading.Event] = {}
+        self._druid_reads: dict[str, Worker[DruidTaskView, None]] = {}
+        self._druid_again: dict[str, Task] = {}  # asked again while a read was running
+        # Tasks a closed desk left after the upload: adopted and run here (S3 and Druid only).
+        self.follow_loop = FollowLoop(self.workers, model, self.is_validating,
+                                      on_failed=self._on_failed, parent=self)
         self._feedUpdate.connect(model.queue_update)
         self._feedUpdate.connect(self.taskChanged)
         self._feedStatus.connect(self.feedStatusChanged)
@@ -90,8 +113,10 @@ class DeskController(QObject):
     @Slot(object)
     def _on_session(self, session: DeskSession) -> None:
         self._session = session
+        freeze_long_lived_objects()  # startup's objects out of the GC's full passes
         session.watch(self._feedUpdate.emit, self._feedStatus.emit)
         self.sessionReady.emit(session.info)
+        self.follow_loop.start(session)
         waiting, self._waiting_paths = self._waiting_paths, []
         if waiting:
             self.add_paths(waiting)
@@ -102,6 +127,7 @@ class DeskController(QObject):
 
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Cancel our work, wait for it (bounded), then close the feed, heartbeat and store."""
+        self.follow_loop.stop()
         self.workers.cancel_all()
         if not self.workers.wait(timeout_ms):
             log.warning("background work still running at shutdown")
@@ -113,7 +139,11 @@ class DeskController(QObject):
 
     @Slot(list)
     def add_paths(self, paths: list[Path]) -> None:
-        """Sort out a drop (folders expanded, unsupported refused), create tasks, validate."""
+        """Sort out paths (folders expanded, unsupported refused), create tasks, validate.
+
+        Asks nothing: the window's drops go through the ingest dialog (IngestFlow) and arrive
+        at `add_files`; this is for callers without a user, such as the self-test.
+        """
         session = self._session
         if session is None:
             self._waiting_paths.extend(paths)
@@ -130,6 +160,29 @@ class DeskController(QObject):
                     break
                 try:
                     tasks.append(pipeline.enqueue(path))
+                except OSError as exc:
+                    refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
+            return IntakeResult(tuple(tasks), tuple(refused))
+
+        self.workers.start(
+            "add files", intake, on_finished=self._on_intake, on_failed=self._on_failed
+        )
+
+    def add_files(self, files: list[tuple[Path, IngestChoices]]) -> None:
+        """Create tasks with the choices made on the drop (the ingest dialog), then validate."""
+        session = self._session
+        if session is None:
+            return  # the ingest flow waits for the session before it asks anything
+        pipeline = session.pipeline
+
+        def intake(context: WorkerContext[None]) -> IntakeResult:
+            tasks: list[Task] = []
+            refused: list[Refusal] = []
+            for path, choices in files:
+                if context.cancelled():
+                    break
+                try:
+                    tasks.append(pipeline.enqueue(path, choices))
                 except OSError as exc:
                     refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
             return IntakeResult(tuple(tasks), tuple(refused))
@@ -156,43 +209,126 @@ class DeskController(QObject):
 
     # -- validation ----------------------------------------------------------------------------
 
-    def validate(self, task_id: str) -> None:
+    def validate(self, task_id: str, *, confirmed: bool = False) -> None:
+        """Validate on a CPU-bound worker; a staged file then carries on on a transfer worker.
+
+        `confirmed` is the user's yes to what held the task for review (see `confirm`).
+        """
+        session = self._session
+        if session is None:
+            return
+        pipeline = session.pipeline
+        staged_hand_off = pipeline.uploads
+
+        user_cancel = self._user_cancel_for(task_id)
+
+        def run(context: WorkerContext[RunProgress]) -> ValidationResult:
+            return pipeline.validate(
+                task_id, progress=context.report, cancelled=context.stop_check(user_cancel),
+                on_upload=context.report, stop_when_staged=staged_hand_off, confirmed=confirmed,
+            )
+
+        self._run(task_id, "validate", run, heavy=True)  # at most heavy_slots() at once
+
+    def carry_on(self, task_id: str) -> None:
+        """Upload, submit, follow and verify a staged task; waits on the network, not the CPU."""
         session = self._session
         if session is None:
             return
         pipeline = session.pipeline
 
-        def run(context: WorkerContext[ValidationProgress]) -> ValidationResult:
-            return pipeline.validate(task_id, progress=context.report, cancelled=context.cancelled)
+        user_cancel = self._user_cancel_for(task_id)
 
+        def run(context: WorkerContext[RunProgress]) -> ValidationResult:
+            return pipeline.carry_on(
+                task_id, cancelled=context.stop_check(user_cancel), on_upload=context.report
+            )
+
+        self._run(task_id, "upload", run, heavy=False)
+
+    def _user_cancel_for(self, task_id: str) -> threading.Event:
+        # Set only by the user's Cancel; closing the window cancels the worker instead, which
+        # stops it without recording anything (the task resumes later, here or elsewhere).
+        event = threading.Event()
+        self._user_cancels[task_id] = event
+        return event
+
+    def _run(
+        self,
+        task_id: str,
+        verb: str,
+        operation: Callable[[WorkerContext[RunProgress]], ValidationResult],
+        *,
+        heavy: bool,
+    ) -> None:
         task = self.model.task_by_id(task_id)
-        name = f"validate {task.file_name}" if task else f"validate task {task_id}"
-        worker: Worker[ValidationResult, ValidationProgress] = Worker(name, run)
+        name = f"{verb} {task.file_name}" if task else f"{verb} task {task_id}"
+        worker: Worker[ValidationResult, RunProgress] = Worker(name, operation)
         self._validations[task_id] = worker
         worker.signals.progress.connect(self._on_progress)
         worker.signals.finished.connect(self._on_validated)
         worker.signals.failed.connect(self._on_failed)
         worker.signals.done.connect(self._on_validation_done)
-        self.workers.submit(worker)
+        self.workers.submit(worker, heavy=heavy, transfer=not heavy)
+
+    def confirm(self, task_id: str) -> None:
+        """Yes to the question holding a task (same content ingested before, a changed type)."""
+        self.validate(task_id, confirmed=True)
+
+    def decide_date_order(self, task_id: str, order: DateOrder) -> None:
+        """The answer to "day first or month first?", then the file is validated with it."""
+        session = self._session
+        if session is None:
+            return
+        session.pipeline.decide_date_order(task_id, order)
+        self.validate(task_id)
+
+    def uploads(self) -> bool:
+        return bool(self._session and self._session.pipeline.uploads)
 
     @Slot(object)
     def _on_validation_done(self, worker: object) -> None:
         for task_id, running in list(self._validations.items()):
             if running is worker:
                 del self._validations[task_id]
+                self._user_cancels.pop(task_id, None)
 
     @Slot(WorkerFailure)
     def _on_failed(self, failure: WorkerFailure) -> None:
         self.operationFailed.emit(failure)
 
     @Slot(object)
-    def _on_progress(self, progress: ValidationProgress) -> None:
-        self.model.queue_rows_read(progress.task_id, progress.rows)
+    def _on_progress(self, progress: RunProgress) -> None:
+        if isinstance(progress, TransferProgress):
+            self.model.queue_upload_tick(progress.task_id, progress.upload)
+        else:
+            self.model.queue_rows_read(progress.task_id, progress.rows)
 
     @Slot(ValidationResult)
     def _on_validated(self, result: ValidationResult) -> None:
         self.model.queue_update(TaskUpdate(result.task, self._me()))
         self.taskValidated.emit(result)
+        if result.task.state is TaskState.UPLOADING and result.staging is not None:
+            # Staged by the validation worker: the rest runs on a transfer worker, so the
+            # next file's validation need not wait for this one's upload and Druid task.
+            self.carry_on(result.task.id)
+
+    def timeline(self, task_id: str) -> None:
+        """Read a task's stages from the shared history (any client's task) on a worker."""
+        session = self._session
+        if session is None:
+            return
+        store = session.store
+        self.workers.start(
+            "read the task's history",
+            lambda _ctx: load_timeline(store, task_id),
+            on_finished=self._on_timeline,
+            on_failed=self._on_failed,
+        )
+
+    @Slot(object)
+    def _on_timeline(self, timeline: Timeline) -> None:
+        self.timelineReady.emit(timeline)
 
     def is_validating(self, task_id: str) -> bool:
         return task_id in self._validations
@@ -211,9 +347,14 @@ class DeskController(QObject):
     def cancel(self, task_id: str) -> None:
         running = self._validations.get(task_id)
         if running is not None:
-            # The worker stops at its next batch and records the cancellation itself.
+            # The worker stops at its next check and records the cancellation itself.
+            user_cancel = self._user_cancels.get(task_id)
+            if user_cancel is not None:
+                user_cancel.set()
             running.cancel()
             return
+        if self.follow_loop.cancel(task_id):
+            return  # adopted and followed here: that run cancels it and shuts Druid's task down
         session = self._session
         if session is None:
             return
@@ -262,3 +403,42 @@ class DeskController(QObject):
     @Slot(object)
     def _on_exported(self, path: Path) -> None:
         self.notice.emit(f"Errors saved to {path}")
+
+    # -- the Druid side of a task --------------------------------------------------------------
+
+    def can_ask_druid(self) -> bool:
+        return bool(self._session and self._session.connections)
+
+    def fetch_druid_view(self, task: Task) -> bool:
+        """Read the Druid side of `task` on a worker; druidViewReady carries it. One read per
+        task at a time: asked again meanwhile, it reads once more after. False without Druid."""
+        connections = self._session.connections if self._session else None
+        if connections is None:
+            return False
+        if task.id in self._druid_reads:
+            self._druid_again[task.id] = task
+            return True
+
+        def read(_: WorkerContext[None]) -> DruidTaskView:
+            try:
+                return druid_task_view(connections, task)
+            except Exception as exc:  # a bug must not leave the tab asking forever; logged
+                log.exception("reading task %s from Druid failed", task.id)
+                problem = f"Could not read this task from Druid: {exc}"
+                return DruidTaskView(task_id=task.id, problem=problem)
+
+        worker: Worker[DruidTaskView, None] = Worker(f"read {task.file_name} from Druid", read)
+        self._druid_reads[task.id] = worker
+        worker.signals.finished.connect(self.druidViewReady)
+        worker.signals.done.connect(self._on_druid_read_done)
+        self.workers.submit(worker)
+        return True
+
+    @Slot(object)
+    def _on_druid_read_done(self, worker: object) -> None:
+        for task_id, running in list(self._druid_reads.items()):
+            if running is worker:
+                del self._druid_reads[task_id]
+                again = self._druid_again.pop(task_id, None)
+                if again is not None:
+                    self.fetch_druid_view(again)

@@ -1,14 +1,15 @@
-"""The selected task explained: its summary, how the file was read, columns, and the issues."""
+"""The selected task explained: summary, rows per day, issues, columns, first rows, timeline."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QTabWidget,
@@ -18,8 +19,13 @@ from PySide6.QtWidgets import (
 
 from app.domain.tasks import Task
 from app.domain.validation import CellValue, ValidationReport
+from app.pipeline.timeline import Timeline
+from app.ui.day_chart import DayChart
+from app.ui.druid_section import DruidSection
+from app.ui.preview_model import PreviewModel
 from app.ui.record_model import RecordTableModel
 from app.ui.task_format import STATE_LABELS, TONE_COLORS, Tone, tone_of
+from app.ui.timeline_model import TimelineColumn, TimelineModel
 
 
 def _cell(value: CellValue) -> str:
@@ -30,7 +36,7 @@ def _cell(value: CellValue) -> str:
     return str(value)
 
 
-def _table(model: RecordTableModel, name: str, stretch_column: int) -> QTableView:
+def _table(model: QAbstractItemModel, name: str, stretch_column: int) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.setAccessibleName(name)
@@ -44,10 +50,33 @@ def _table(model: RecordTableModel, name: str, stretch_column: int) -> QTableVie
     return view
 
 
+def _preview_table(model: PreviewModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAccessibleName("First rows of the file")
+    view.setAccessibleDescription("Column headers give each column's type; hover for why.")
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return view
+
+
+def _timeline_key(task: Task) -> tuple[object, ...]:
+    # Every history event changes one of these; a progress report (which bumps the version
+    # too) changes none, so the history is not re-read on every progress tick.
+    return (task.id, task.state, task.owner_client, task.finished_at)
+
+
 class DetailsPanel(QWidget):
-    """Shows one task; the full report exists only on the desk that validated the file."""
+    """Shows one task; the full report exists only on the desk that validated the file.
+
+    `tabs` is a QTabWidget: another section adds itself with one `tabs.addTab(...)`.
+    """
 
     exportRequested = Signal(str)
+    # The selected task's history needs (re)reading: another task, or a stage began or ended.
+    timelineWanted = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +113,18 @@ class DetailsPanel(QWidget):
         self.issues_view = _table(self.issues_model, "Validation issues", 4)
         self.columns_view = _table(self.columns_model, "Columns and types", 2)
         self.decisions_view = _table(self.decisions_model, "How the file was read", 2)
+        self.preview_model = PreviewModel(self)
+        self.preview_view = _preview_table(self.preview_model)
+        self.timeline_model = TimelineModel(self)
+        self.timeline_view = _table(self.timeline_model, "Task timeline", TimelineColumn.OUTCOME)
+        self.day_chart = DayChart()
+        self.day_chart.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.day_chart.hide()
+        self._timeline_key: tuple[object, ...] | None = None
+        # Only the running stage's elapsed time moves; the history is not read again for it.
+        self._timeline_clock = QTimer(self)
+        self._timeline_clock.setInterval(1000)
+        self._timeline_clock.timeout.connect(self._tick_timeline)
 
         self.export_button = QPushButton("Export errors…")
         self.export_button.setAccessibleName("Export rows with errors")
@@ -100,13 +141,18 @@ class DetailsPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(issues_page, "Issues")
         self.tabs.addTab(self.columns_view, "Columns")
+        self.tabs.addTab(self.preview_view, "First rows")
         self.tabs.addTab(self.decisions_view, "How it was read")
+        self.tabs.addTab(self.timeline_view, "Timeline")
+        # Tabs that exist only with this desk's report; the others work for any client's task.
+        self._report_pages: tuple[QWidget, ...] = (
+            issues_page, self.columns_view, self.preview_view, self.decisions_view,
+        )
+        self.druid = DruidSection()
+        self.tabs.addTab(self.druid, "Druid")
         self.no_report = QLabel()
         self.no_report.setWordWrap(True)
-        self.no_report.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.report_stack = QStackedWidget()
-        self.report_stack.addWidget(self.tabs)
-        self.report_stack.addWidget(self.no_report)
+        self.no_report.setStyleSheet("color: palette(placeholder-text);")
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -115,10 +161,15 @@ class DetailsPanel(QWidget):
         head.addWidget(self.title, 1)
         head.addWidget(self.state)
         layout.addLayout(head)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.pending)
-        layout.addWidget(self.meta)
-        layout.addWidget(self.report_stack, 1)
+        overview = QHBoxLayout()
+        texts = QVBoxLayout()
+        for label in (self.summary, self.pending, self.meta, self.no_report):
+            texts.addWidget(label)
+        texts.addStretch(1)
+        overview.addLayout(texts, 1)
+        overview.addWidget(self.day_chart, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(overview)
+        layout.addWidget(self.tabs, 1)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
@@ -137,7 +188,10 @@ class DetailsPanel(QWidget):
         self._task = task
         if task is None:
             self.stack.setCurrentIndex(0)
+            self._timeline_key = None
+            self.show_timeline(None)
             return
+        self._want_timeline(task)
         self.stack.setCurrentIndex(1)
         self.title.setText(f"{task.file_name}" + (f" › {task.sheet}" if task.sheet else ""))
         self.state.setText(STATE_LABELS[task.state])
@@ -148,18 +202,18 @@ class DetailsPanel(QWidget):
         self._show_report(task, report, can_export)
 
     def _show_report(self, task: Task, report: ValidationReport | None, can_export: bool) -> None:
+        self._show_report_pages(report is not None)
         if report is None:
             self._report = None
             self.pending.hide()
+            self.day_chart.hide()
             self.no_report.setText(
                 "Validation details appear here once this desk has read the file."
                 if not task.state.is_terminal
                 else "The full validation report stays on the desk that validated this file; "
                 "the summary above is what every client sees."
             )
-            self.report_stack.setCurrentWidget(self.no_report)
             return
-        self.report_stack.setCurrentWidget(self.tabs)
         if report is self._report:
             return  # same report: keep the tables (and the user's scroll position) as they are
         self._report = report
@@ -200,6 +254,10 @@ class DetailsPanel(QWidget):
                 ("timestamp", stamp.column or "(constant)", f"{stamp.reason}; zone {stamp.zone}")
             )
         self.decisions_model.set_rows(decisions)
+        self.preview_model.set_preview(report.columns, report.preview)
+        self.preview_view.resizeColumnsToContents()
+        self.day_chart.set_days(report.rows_per_day)
+        self.day_chart.setVisible(bool(report.rows_per_day))
         issues = len(report.issues)
         self.tabs.setTabText(0, f"Issues ({issues})")
         self.tabs.setTabText(1, f"Columns ({len(report.columns)})")
@@ -211,6 +269,50 @@ class DetailsPanel(QWidget):
         )
         # Problems first: a user opening an invalid file wants the issues, a valid one the columns.
         self.tabs.setCurrentIndex(0 if report.errors or report.pending else 1)
+
+    def _show_report_pages(self, shown: bool) -> None:
+        self.no_report.setVisible(not shown)
+        for page in self._report_pages:
+            self.tabs.setTabVisible(self.tabs.indexOf(page), shown)
+        if not shown and not self.tabs.isTabVisible(self.tabs.currentIndex()):
+            self.tabs.setCurrentWidget(self.timeline_view)
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def _want_timeline(self, task: Task) -> None:
+        key = _timeline_key(task)
+        if key == self._timeline_key:
+            return
+        shown = self.timeline_model.timeline
+        if shown is not None and shown.task_id != task.id:
+            self.show_timeline(None)  # never another task's stages under this title
+        self._timeline_key = key
+        self.timelineWanted.emit(task.id)
+
+    @Slot(Timeline)
+    def show_timeline(self, timeline: Timeline | None) -> None:
+        """Show a task's stages; a late answer for another task, or an older one, is ignored."""
+        if timeline is not None:
+            shown = self.timeline_model.timeline
+            if self._task is None or timeline.task_id != self._task.id:
+                return
+            older = shown is not None and shown.task_id == timeline.task_id and (
+                timeline.version < shown.version
+            )
+            if older:
+                return
+        self.timeline_model.set_timeline(timeline)
+        if timeline is not None:
+            self.timeline_view.resizeColumnsToContents()
+        if timeline is not None and timeline.running is not None:
+            self._timeline_clock.start()
+        else:
+            self._timeline_clock.stop()
+
+    @Slot()
+    def _tick_timeline(self) -> None:
+        if not self.timeline_model.tick():
+            self._timeline_clock.stop()
 
     def _export(self) -> None:
         if self._task is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,27 +30,31 @@ from app.domain.tasks import RETRYABLE_STATES, Task
 from app.pipeline.intake import SUPPORTED_LABEL, Refusal
 from app.pipeline.local import ValidationResult
 from app.pipeline.session import SessionInfo, describe_connections
-from app.services.settings import config_dir
 from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
+from app.ui.druid_section import install_druid_section
 from app.ui.empty_state import EmptyState
 from app.ui.icons import ActionIcons
+from app.ui.ingest_flow import IngestFlow
 from app.ui.notifications import install_notifications
 from app.ui.progress_delegate import ProgressDelegate
 from app.ui.resources import app_icon, sample_files
+from app.ui.review_action import install_review_action
 from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.status_bar import DeskStatusBar
+from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.task_model import Column, StateFilter, TaskFilterProxy, TaskRole
+from app.ui.task_model import Column, TaskRole
 from app.ui.theme import apply_theme_choice
+from app.ui.window_state import HiddenTasks, restore_layout, save_layout
 from app.ui.workers import WorkerFailure
 
 _COLUMN_WIDTHS = {
-    Column.FILE: 220,
-    Column.DATASOURCE: 150,
+    Column.FILE: 190,
+    Column.DATASOURCE: 140,
     Column.STATE: 100,
-    Column.PROGRESS: 230,
+    Column.PROGRESS: 300,
     Column.ROWS: 70,
     Column.SIZE: 70,
     Column.OWNER: 80,
@@ -109,8 +113,14 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_stack()
         self._update_actions()
-        self._restore_layout()
+        restore_layout(self)
+        self.hidden = HiddenTasks()
+        for task_id in self.hidden.ids:
+            self.model.hide_task(task_id)
         self.notifications = install_notifications(self)
+        self.druid = install_druid_section(self)  # the Druid tab and the console action
+        self.review = install_review_action(self)  # answer or confirm a held task
+        self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------
 
@@ -228,6 +238,8 @@ class MainWindow(QMainWindow):
         self.empty_state.samplesRequested.connect(self.add_samples)
         self.empty_state.settingsRequested.connect(self.open_settings)
         self.details.exportRequested.connect(self.export_errors)
+        self.details.timelineWanted.connect(controller.timeline)
+        controller.timelineReady.connect(self.details.show_timeline)
         self.table.selectionModel().currentRowChanged.connect(self._selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.model.dataChanged.connect(self._model_changed)
@@ -269,7 +281,7 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def add_paths(self, paths: list[Path]) -> None:
         self.banner.hide()
-        self.controller.add_paths(paths)
+        self.ingest_flow.start(paths)
 
     def browse(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
@@ -387,6 +399,7 @@ class MainWindow(QMainWindow):
     def remove_selected(self) -> None:
         task = self.selected_task()
         if task is not None and self.model.hide_task(task.id):
+            self.hidden.add(task.id)
             self.status.showMessage(
                 f"Removed {task.file_name} from this view; its history stays in the store.", 6000
             )
@@ -410,6 +423,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         for action in (
             self.cancel_action, self.retry_action, self.copy_id_action, self.remove_action,
+            self.druid.console_action, self.review.action,
         ):
             menu.addAction(action)
         menu.popup(self.table.viewport().mapToGlobal(position))
@@ -451,36 +465,8 @@ class MainWindow(QMainWindow):
         else:
             self.status.showMessage("Settings saved.", 4000)
 
-    # -- remembered layout ---------------------------------------------------------------------
-
-    @staticmethod
-    def _layout_store() -> QSettings:
-        # Beside settings.toml rather than the registry or ~/.config/<org>: one folder to back up
-        # or delete, and tests that move the config folder never touch the user's.
-        return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
-
-    def _restore_layout(self) -> None:
-        store = self._layout_store()
-        for key, restore in (
-            ("geometry", self.restoreGeometry),
-            ("splitter", self.splitter.restoreState),
-            ("columns", self.table.horizontalHeader().restoreState),
-        ):
-            value = store.value(key)
-            if isinstance(value, QByteArray):
-                restore(value)
-        header = self.table.horizontalHeader()
-        self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
-
-    def _save_layout(self) -> None:
-        store = self._layout_store()
-        store.setValue("geometry", self.saveGeometry())
-        store.setValue("splitter", self.splitter.saveState())
-        store.setValue("columns", self.table.horizontalHeader().saveState())
-        store.sync()
-
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._save_layout()
+        save_layout(self)
         self.controller.shutdown()
         super().closeEvent(event)
 

@@ -77,6 +77,13 @@ def tone_of(state: TaskState) -> Tone:
     return _TONES[state]
 
 
+_DRUID_STAGES = {
+    TaskState.SUBMITTING: "sending the spec to Druid",
+    TaskState.INGESTING: "Druid is building segments",
+    TaskState.VERIFYING: "counting the rows in Druid",
+}
+
+
 def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
     state = task.state
     label = STATE_LABELS[state]
@@ -98,6 +105,9 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
         return StageView(label, f"{ingested:,} rows in Druid" if ingested else "", 1.0, tone)
     if state in (TaskState.FAILED, TaskState.CANCELLED):
         return StageView(label, "", 1.0, tone)
+    if state in _DRUID_STAGES:
+        # Druid reports no fraction for a native batch task: a busy bar and what it is doing.
+        return StageView(label, _DRUID_STAGES[state], None, tone)
     fraction = max(0.0, min(1.0, task.progress))
     detail = f"{fraction:.0%}"
     if state is TaskState.UPLOADING and transfer is not None:

@@ -107,8 +107,11 @@ class ThemeController(QObject):
             scheme = Scheme.LIGHT
         else:
             scheme = os_scheme()
+        changed = scheme is not self.scheme
         self.scheme = scheme
         self._app.setPalette(palette_for(scheme))
+        if changed:
+            _refresh_style_sheets(self._app)
 
     @Slot(Qt.ColorScheme)
     def _os_changed(self, _scheme: Qt.ColorScheme) -> None:
@@ -130,3 +133,12 @@ def install_theme(choice: str) -> ThemeController:
 def apply_theme_choice(choice: str) -> None:
     """Settings saved: a new theme applies at once, no restart."""
     install_theme(choice)
+
+
+def _refresh_style_sheets(app: QApplication) -> None:
+    """Style sheets resolve palette(...) colours when set; set them again for the new palette."""
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet("")
+            widget.setStyleSheet(sheet)

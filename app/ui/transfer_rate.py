@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from app.domain.tasks import Task, TaskState
 from app.domain.transfer import UploadProgress
 
 # Long enough to smooth S3's part-sized steps, short enough to follow a change of network.
@@ -70,3 +71,36 @@ def human_eta(seconds: float) -> str:
         return f"{minutes}m {secs:02d}s left"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m left"
+
+
+class TransferTracker:
+    """Per uploading task: this desk's own ticks (speed and ETA) or the feed's fractions (ETA)."""
+
+    def __init__(self) -> None:
+        self._local: dict[str, UploadProgress] = {}
+        self._remote: dict[str, FractionRate] = {}
+
+    def local_tick(self, task_id: str, tick: UploadProgress) -> None:
+        self._local[task_id] = tick
+
+    def observe(self, task: Task, at: float) -> None:
+        """A task as the feed delivered it; a task no longer uploading is forgotten."""
+        if task.state is not TaskState.UPLOADING:
+            self._local.pop(task.id, None)
+            self._remote.pop(task.id, None)
+            return
+        self._remote.setdefault(task.id, FractionRate()).add(at, task.progress)
+
+    def view(self, task: Task) -> TransferView | None:
+        if task.state is not TaskState.UPLOADING:
+            return None
+        tick = self._local.get(task.id)
+        if tick is not None:
+            return view_of_upload(tick)
+        rate = self._remote.get(task.id)
+        eta = rate.eta_seconds() if rate is not None else None
+        return None if eta is None else TransferView(None, eta)
+
+    def forget(self, task_id: str) -> None:
+        self._local.pop(task_id, None)
+        self._remote.pop(task_id, None)

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
 from pytestqt.qtbot import QtBot
 
 from app.services.settings import Settings
 from app.ui.app import build_window
 from app.ui.main_window import MainWindow
+from app.ui.workers import all_pools
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "screenshots"
 UI_TESTS = Path(__file__).resolve().parent
@@ -29,7 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if UI_TESTS in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            item.add_marker(pytest.mark.qt_log_ignore(*_QT_LOG_IGNORE))
+            # pytest-qt reads only the closest mark: carry a test's or module's own ignores over.
+            own = [pattern for mark in item.iter_markers("qt_log_ignore") for pattern in mark.args]
+            item.add_marker(pytest.mark.qt_log_ignore(*_QT_LOG_IGNORE, *own))
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +57,12 @@ def no_leftover_pool_work(qapp: object) -> Iterator[None]:
     Depends on qapp so models with timers always have an event loop to belong to.
     """
     yield
-    pool = QThreadPool.globalInstance()
     # A worker that just emitted its last signal may still be returning from run(): allow it
     # a moment. Work that is really left behind is still running after it.
-    if pool.waitForDone(_RETURN_GRACE_MS):
+    settled = [pool.waitForDone(_RETURN_GRACE_MS) for pool in all_pools()]  # every pool waited
+    if all(settled):
         return
-    drained = pool.waitForDone(10_000)
+    drained = all([pool.waitForDone(10_000) for pool in all_pools()])
     pytest.fail(
         "the test left work running on the QThreadPool"
         + ("" if drained else " (still running after 10 s)")

@@ -17,7 +17,7 @@ from app.services.settings import Settings
 from app.ui.app import build_window, self_test
 from app.ui.main_window import MainWindow
 from app.ui.task_model import Column
-from tests.ui.ui_helpers import SAMPLES, drop
+from tests.ui.ui_helpers import SAMPLES, drop, drop_and_start
 
 Screenshot = Callable[[MainWindow, str], Path]
 SAMPLE_FILES = [
@@ -56,7 +56,7 @@ def test_first_run_shows_the_empty_state(
 def test_dropping_the_samples_validates_them_live(
     qtbot: QtBot, window: MainWindow, screenshot: Screenshot
 ) -> None:
-    drop(window.drop_zone, SAMPLE_FILES)
+    drop_and_start(qtbot, window, SAMPLE_FILES)
     qtbot.waitUntil(lambda: settled(window, 3), timeout=30_000)
     model = window.model
     states = {model.task_at(r).file_name: model.task_at(r) for r in range(3)}
@@ -79,7 +79,7 @@ def test_dropping_the_samples_validates_them_live(
 def test_invalid_task_details_and_export(
     qtbot: QtBot, window: MainWindow, screenshot: Screenshot, tmp_path: Path
 ) -> None:
-    drop(window.drop_zone, [SAMPLES / "orders_with_errors.csv", SAMPLES / "sales_clean.csv"])
+    drop_and_start(qtbot, window, [SAMPLES / "orders_with_errors.csv", SAMPLES / "sales_clean.csv"])
     qtbot.waitUntil(lambda: settled(window, 2), timeout=30_000)
     invalid = next(
         window.model.task_at(r) for r in range(2)
@@ -120,7 +120,7 @@ def test_refused_drop_says_why(qtbot: QtBot, window: MainWindow, tmp_path: Path)
 
 
 def test_actions_copy_remove_retry(qtbot: QtBot, window: MainWindow) -> None:
-    drop(window.drop_zone, [SAMPLES / "orders_with_errors.csv"])
+    drop_and_start(qtbot, window, [SAMPLES / "orders_with_errors.csv"])
     qtbot.waitUntil(lambda: settled(window, 1), timeout=30_000)
     task = window.model.task_at(0)
     assert window.select_task(task.id)
@@ -177,7 +177,8 @@ def test_another_clients_task_appears_live(
         qtbot.waitUntil(arrived, timeout=10_000)
         # Only the desk holding the file keeps its full report; this one shows the summary.
         assert window.select_task(task.id)
-        assert window.details.report_stack.currentWidget() is window.details.no_report
+        details = window.details
+        assert details.no_report.isVisibleTo(details) and not details.tabs.isTabVisible(0)
         assert window.details.summary.text().startswith("Valid: 120 rows.")
         assert not window.retry_action.isEnabled()
     finally:

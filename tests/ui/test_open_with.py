@@ -33,7 +33,6 @@ def test_command_line_paths_open_the_window(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_subcommands_and_unknown_words_still_reach_click(tmp_path: Path):
-    cli_module._register_commands()
     assert cli_module._paths_to_open(["validate", str(tmp_path)]) is None
     assert cli_module._paths_to_open(["--self-test"]) is None
     assert cli_module._paths_to_open([str(tmp_path / "missing.csv")]) is None

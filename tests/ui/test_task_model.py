@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QTableView
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.domain.tasks import TaskState
+from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import StageView
 from app.ui.task_model import (
+    BULK_INSERT,
     FLUSH_INTERVAL_MS,
     Column,
-    StateFilter,
-    TaskFilterProxy,
     TaskRole,
     TaskTableModel,
 )
@@ -166,18 +167,149 @@ def test_display_roles() -> None:
     assert model.index(0, Column.STATE).data(Qt.ItemDataRole.ForegroundRole) is not None
 
 
-def test_duration_tick_is_one_signal_over_the_running_rows() -> None:
+def test_duration_tick_repaints_without_refiltering(qtmodeltester: ModelTester) -> None:
     model = TaskTableModel()
     for index, state in enumerate(
         [TaskState.SUCCEEDED, TaskState.VALIDATING, TaskState.FAILED, TaskState.UPLOADING]
     ):
         model.queue_update(update(make_task(index, state=state)))
     model.flush()
+    ticks: list[tuple[int, int]] = []
+    model.durationsTicked.connect(lambda first, last: ticks.append((first, last)))
+    proxy = CountingProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
     seen: list[tuple[int, int, int, int]] = []
-    model.dataChanged.connect(
+    proxy.dataChanged.connect(
         lambda top, bottom, _roles=(): seen.append(
             (top.row(), bottom.row(), top.column(), bottom.column())
         )
     )
+    proxy.calls = 0
     model._tick_durations()
+    assert ticks == [(1, 3)]  # one signal over the span of running rows
     assert seen == [(1, 3, Column.DURATION, Column.DURATION)]
+    # A dataChanged from the model would have run the Python filter on every row it spans.
+    assert proxy.calls == 0
+
+
+class CountingProxy(TaskFilterProxy):
+    calls = 0
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # type: ignore[override]
+        self.calls += 1
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
+def ids(model: TaskTableModel) -> list[str]:
+    return [model.task_at(row).id for row in range(model.rowCount())]
+
+
+def test_model_sorts_itself_and_the_proxy_forwards(qtmodeltester: ModelTester) -> None:
+    model = filled_model(6)
+    proxy = TaskFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.sort(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    assert model.sort_column is Column.SIZE
+    assert model.sort_order is Qt.SortOrder.DescendingOrder
+    assert ids(model) == [f"task-{i:03d}" for i in (5, 4, 3, 2, 1, 0)]
+    # The proxy keeps the source order: it only filters.
+    shown = [proxy.task_at(row) for row in range(proxy.rowCount())]
+    assert [t.id for t in shown if t is not None] == ids(model)
+    proxy.sort(Column.FILE, Qt.SortOrder.AscendingOrder)
+    assert ids(model) == [f"task-{i:03d}" for i in range(6)]
+    proxy.sort(-1, Qt.SortOrder.AscendingOrder)  # no column: creation order
+    assert model.sort_column is None
+    assert ids(model) == [f"task-{i:03d}" for i in range(6)]
+
+
+def test_new_rows_go_in_at_their_place_one_insert_per_run(
+    qtmodeltester: ModelTester,
+) -> None:
+    model = TaskTableModel()
+    for index in (0, 2, 4, 6):
+        model.queue_update(update(make_task(index)))
+    model.flush()
+    model.sort(Column.CREATED, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(model, force_py=True)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    for index in (7, 8, 3, 5):  # two newest on top (one run), two between older ones
+        model.queue_update(update(make_task(index)))
+    model.flush()
+    assert ids(model) == [f"task-{i:03d}" for i in (8, 7, 6, 5, 4, 3, 2, 0)]
+    # Bottom-up, so each position is still right when its run goes in: [6, 4, 2, 0] gets 3
+    # before 2, then 5 before 4, then 8 and 7 on top together.
+    assert inserted == [(2, 2), (1, 1), (0, 1)]
+
+
+def test_a_changed_row_moves_and_its_selection_follows(qtmodeltester: ModelTester) -> None:
+    model = TaskTableModel()
+    for index in range(4):
+        model.queue_update(update(make_task(index, rows_validated=index * 10)))
+    model.flush()
+    model.sort(Column.ROWS, Qt.SortOrder.AscendingOrder)
+    qtmodeltester.check(model, force_py=True)
+    selected = QPersistentModelIndex(model.index(0, Column.FILE))  # task-000, 0 rows
+    assert model.task_at(selected.row()).id == "task-000"
+    model.queue_update(update(make_task(0, version=2, rows_validated=25)))
+    model.flush()
+    assert ids(model) == ["task-001", "task-002", "task-000", "task-003"]
+    assert selected.row() == 2 and selected.column() == Column.FILE
+    # Rows read by our own worker move the row too.
+    model.queue_update(
+        update(make_task(1, state=TaskState.VALIDATING, version=2, rows_validated=10))
+    )
+    model.flush()
+    model.queue_rows_read("task-001", 99)
+    model.flush()
+    assert ids(model)[-1] == "task-001"
+
+
+def test_a_large_batch_is_one_insert() -> None:
+    model = filled_model(3)
+    model.sort(Column.CREATED, Qt.SortOrder.DescendingOrder)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    count = BULK_INSERT + 10
+    for index in range(10, 10 + count):
+        model.queue_update(update(make_task(index)))
+    model.flush()
+    assert inserted == [(3, 3 + count - 1)]
+    assert ids(model)[0] == f"task-{9 + count:03d}"  # then re-sorted: the newest on top
+    assert ids(model)[-1] == "task-000"
+
+
+def test_header_click_and_restored_header_sort_the_source(qtbot: QtBot) -> None:
+    model = filled_model(4)
+    proxy = TaskFilterProxy()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.sortByColumn(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    assert model.sort_column is Column.SIZE
+    assert view.horizontalHeader().sortIndicatorSection() == Column.SIZE
+    state = view.horizontalHeader().saveState()
+    view.sortByColumn(Column.FILE, Qt.SortOrder.AscendingOrder)
+    assert ids(model)[0] == "task-000"
+    view.horizontalHeader().restoreState(state)
+    header = view.horizontalHeader()
+    view.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+    assert model.sort_column is Column.SIZE
+    assert ids(model)[0] == "task-003"
+
+
+def test_search_matches_the_precomputed_text_and_sees_changes() -> None:
+    model = filled_model(3)
+    proxy = TaskFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_search("file_001")
+    assert proxy.rowCount() == 1
+    model.queue_update(
+        update(make_task(2, version=2, validation_summary="Needs a decision: file_001 twin"))
+    )
+    model.flush()  # the changed row is re-filtered with its new text
+    assert proxy.rowCount() == 2

@@ -9,7 +9,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool
+from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool, heavy_slots
 
 
 @pytest.fixture
@@ -91,3 +91,69 @@ def test_instant_operations_never_lose_their_result(qtbot: QtBot, pool: WorkerPo
         pool.start("instant", lambda _ctx, v=value: v, on_finished=results.append)
     qtbot.waitUntil(lambda: len(results) == 40 and pool.active == 0, timeout=10_000)
     assert sorted(results) == list(range(40))
+
+
+def test_heavy_workers_run_at_most_heavy_slots_at_once(qtbot: QtBot, pool: WorkerPool) -> None:
+    slots = heavy_slots()
+    gate = threading.Event()
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+
+    def heavy(_context: WorkerContext[None]) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        gate.wait(5)
+        with lock:
+            running[0] -= 1
+
+    workers: list[Worker[None, None]] = [Worker(f"heavy {i}", heavy) for i in range(slots + 2)]
+    with qtbot.waitSignals([w.signals.started for w in workers[:slots]], timeout=5000):
+        for worker in workers:
+            pool.submit(worker, heavy=True)
+    # The others wait in the heavy pool; quick work still gets a thread meanwhile.
+    quick: Worker[str, None] = Worker("quick", lambda _ctx: "done")
+    with qtbot.waitSignal(quick.signals.finished, timeout=5000):
+        pool.submit(quick)
+    assert running[0] == slots
+    with qtbot.waitSignals([w.signals.done for w in workers], timeout=10_000):
+        gate.set()
+    assert peak[0] == slots
+    assert pool.wait(5000)
+
+
+def test_stop_check_tells_a_users_cancel_from_a_closing_desk(qtbot: QtBot) -> None:
+    """The user's cancel is an answer the pipeline records; a closing desk just stops."""
+    seen: list[str] = []
+
+    def operation(user_cancel: threading.Event) -> object:
+        def run(context: WorkerContext[None]) -> str:
+            check = context.stop_check(user_cancel)
+            started.set()
+            while True:
+                try:
+                    if check():
+                        seen.append("recorded as cancelled by the user")
+                        return "cancelled by the user"
+                except BaseException:
+                    seen.append("stopped, nothing recorded")
+                    raise
+                QThread.msleep(5)
+
+        return run
+
+    pool = WorkerPool()
+    for user_says_cancel in (True, False):
+        started = threading.Event()
+        user_cancel = threading.Event()
+        worker: Worker[str, None] = Worker("loop", operation(user_cancel))  # type: ignore[arg-type]
+        pool.submit(worker)
+        assert started.wait(5)
+        signal = worker.signals.finished if user_says_cancel else worker.signals.cancelled
+        with qtbot.waitSignal(signal, timeout=5000):
+            if user_says_cancel:
+                user_cancel.set()
+            worker.cancel()
+    assert seen == ["recorded as cancelled by the user", "stopped, nothing recorded"]
+    assert pool.wait(5000)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.pipeline.session import TaskUpdate
@@ -81,3 +83,13 @@ def drop(widget: QWidget, paths: list[Path]) -> QDropEvent:
     )
     QApplication.sendEvent(widget, event)
     return event
+
+
+def drop_and_start(qtbot: QtBot, window: Any, paths: list[Path]) -> Any:
+    """Drop on the window, wait for the ingest dialog, press Start; returns the dialog."""
+    with qtbot.waitSignal(window.ingest_flow.dialogOpened, timeout=30_000) as opened:
+        drop(window.drop_zone, paths)
+    dialog = opened.args[0]
+    assert dialog.start_button.isEnabled(), dialog.start_button.toolTip()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    return dialog

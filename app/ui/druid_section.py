@@ -1,0 +1,461 @@
+"""The details panel's Druid tab and the "Open in Druid console" action for the selected task."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QFontDatabase,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QTextCursor,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.druid import DruidTaskState, RowStats
+from app.domain.tasks import Task, TaskState
+from app.pipeline.druid_view import LOG_LINES, DruidTaskView, SpecSource, console_url
+from app.pipeline.session import SessionInfo
+from app.ui.task_format import TONE_COLORS, Tone, human_duration, local_time
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+NOT_CONFIGURED = (
+    "Druid is not configured on this desk: add its URL in Settings to see each task's Druid "
+    "status, row counts, spec and log here."
+)
+NEEDS_CONNECTION = (
+    "This desk reads Druid through its upload connection, which needs S3 configured in "
+    "Settings as well as Druid (a change applies after a restart)."
+)
+NOT_SUBMITTED = "This task has not been submitted to Druid yet; its Druid task appears here then."
+NO_SELECTION = "Select a task to see its Druid side."
+OPENING = "Connecting to the task database…"
+NO_LOG = (
+    "Druid keeps no log for this task: an Indexer (unlike a MiddleManager) writes task logs "
+    "into its own log, so ask the cluster's operator."
+)
+LOG_UNANSWERED = "Druid did not return the task log this time; Refresh asks again."
+_SHORTCUT = "Ctrl+Shift+D"
+_CACHED_VIEWS = 64
+_STATE_TONES = {
+    DruidTaskState.WAITING: Tone.NEUTRAL,
+    DruidTaskState.PENDING: Tone.NEUTRAL,
+    DruidTaskState.RUNNING: Tone.ACTIVE,
+    DruidTaskState.SUCCESS: Tone.SUCCESS,
+    DruidTaskState.FAILED: Tone.ERROR,
+    DruidTaskState.UNKNOWN: Tone.ATTENTION,
+}
+_STAT_NAMES = (
+    ("processed", "Processed"),
+    ("processed_with_error", "With errors"),
+    ("thrown_away", "Thrown away"),
+    ("unparseable", "Unparseable"),
+)
+
+
+class _FitLayout(QVBoxLayout):
+    """A column that fills its scroll area instead of asking for its wrapped labels' preferred
+    height: with height-for-width, QScrollArea sizes the content to that preferred height and
+    scrolls the log's end out of sight even where the panes could simply be shorter."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
+class _TailView(QPlainTextEdit):
+    """A read-only text that stays at its end while resized, as a terminal does."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        bar = self.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum()
+        super().resizeEvent(event)
+        if at_end:
+            bar.setValue(bar.maximum())
+
+
+def _monospace(name: str, *, wrap: bool) -> QPlainTextEdit:
+    text = _TailView() if wrap else QPlainTextEdit()
+    text.setReadOnly(True)
+    text.setAccessibleName(name)
+    # Log lines wrap (the message is at their end); JSON keeps its indentation readable.
+    text.setLineWrapMode(
+        QPlainTextEdit.LineWrapMode.WidgetWidth if wrap else QPlainTextEdit.LineWrapMode.NoWrap
+    )
+    text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    return text
+
+
+def _copy(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
+
+
+def _toned(label: QLabel, tone: Tone, bold: bool = False) -> None:
+    weight = " font-weight: 600;" if bold else ""
+    label.setStyleSheet(f"color: {TONE_COLORS[tone]};{weight}")
+
+
+class DruidSection(QWidget):
+    """Shows one DruidTaskView; the presenter decides what to fetch and when."""
+
+    refreshRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Druid task")
+        self.message = QLabel(NO_SELECTION)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.task_id_field = QLineEdit()
+        self.task_id_field.setReadOnly(True)
+        self.task_id_field.setAccessibleName("Druid task id")
+        self.copy_id_button = QToolButton()
+        self.copy_id_button.setText("Copy id")
+        self.copy_id_button.setToolTip("Copy the Druid task id to the clipboard")
+        self.copy_id_button.clicked.connect(lambda: _copy(self.task_id_field.text()))
+        self.console_button = QToolButton()  # given the window's action by the presenter
+        self.console_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.console_button.hide()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Ask Druid again about this task")
+        self.refresh_button.clicked.connect(self.refreshRequested)
+        ids = QHBoxLayout()
+        ids.addWidget(QLabel("Druid task"))
+        ids.addWidget(self.task_id_field, 1)
+        ids.addWidget(self.copy_id_button)
+        ids.addWidget(self.console_button)
+        ids.addWidget(self.refresh_button)
+
+        self.state_label = QLabel()
+        self.state_label.setAccessibleName("Druid state")
+        self.facts_label = QLabel()
+        self.facts_label.setAccessibleName("Duration and location")
+        self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts_label.setStyleSheet("color: palette(placeholder-text);")
+        # In a narrow panel the facts give way (cut, full text in the tooltip), not the counts.
+        self.facts_label.setMinimumWidth(40)
+        status = QHBoxLayout()
+        status.addWidget(self.state_label)
+        status.addWidget(self.facts_label, 1)
+        self.problem_label = self._sentence("Why Druid could not be asked", Tone.ATTENTION)
+        self.error_label = self._sentence("Druid's error", Tone.ERROR)
+
+        self.stat_values: dict[str, QLabel] = {}
+        stats = QHBoxLayout()
+        stats.setContentsMargins(0, 0, 0, 0)
+        for field, caption in _STAT_NAMES:
+            name = QLabel(caption)
+            name.setStyleSheet("color: palette(placeholder-text);")
+            value = QLabel()
+            value.setAccessibleName(f"Rows {caption.lower()}")
+            value.setStyleSheet("font-weight: 600;")
+            stats.addSpacing(12)
+            stats.addWidget(name)
+            stats.addWidget(value)
+            self.stat_values[field] = value
+        self.stats_box = QWidget()
+        self.stats_box.setLayout(stats)
+        self.stats_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.stats_note = QLabel()
+        self.stats_note.setStyleSheet("color: palette(placeholder-text);")
+        status.addWidget(self.stats_box)
+        status.addWidget(self.stats_note)
+
+        self.log_caption = QLabel(f"Task log (last {LOG_LINES} lines)")
+        self.log_text = _monospace("Druid task log", wrap=True)
+        self.copy_log_button = QToolButton()
+        self.copy_log_button.setText("Copy log")
+        self.copy_log_button.setToolTip("Copy these log lines to the clipboard")
+        self.copy_log_button.clicked.connect(lambda: _copy(self.log_text.toPlainText()))
+        self.log_box = self._box(self.log_caption, self.log_text, self.copy_log_button)
+        self.spec_caption = QLabel("Ingestion spec")
+        self.spec_text = _monospace("Ingestion spec", wrap=False)
+        self.copy_spec_button = QToolButton()
+        self.copy_spec_button.setText("Copy spec")
+        self.copy_spec_button.setToolTip("Copy the ingestion spec (JSON) to the clipboard")
+        self.copy_spec_button.clicked.connect(lambda: _copy(self.spec_text.toPlainText()))
+        self.spec_box = self._box(self.spec_caption, self.spec_text, self.copy_spec_button)
+        self.panes = QSplitter(Qt.Orientation.Horizontal)
+        self.panes.addWidget(self.log_box)
+        self.panes.addWidget(self.spec_box)
+
+        content = QWidget()
+        layout = _FitLayout(content)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(ids)
+        layout.addLayout(status)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.panes, 1)
+        # Scrolled rather than squeezed: the details panel shares a splitter with the task table,
+        # and a tab with a tall minimum would push the whole panel out of it.
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(scroll)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+    @staticmethod
+    def _sentence(name: str, tone: Tone) -> QLabel:
+        label = QLabel()
+        label.setAccessibleName(name)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        _toned(label, tone)
+        label.hide()
+        return label
+
+    @staticmethod
+    def _box(caption: QLabel, text: QPlainTextEdit, button: QToolButton) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(caption, 1)
+        head.addWidget(button)
+        layout.addLayout(head)
+        layout.addWidget(text, 1)
+        return box
+
+    # -- what is shown -------------------------------------------------------------------------
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def show_pending(self, druid_task_id: str) -> None:
+        """The id at once; the rest once Druid answers."""
+        self.show_view(DruidTaskView(druid_task_id=druid_task_id))
+        self.state_label.setText("Asking Druid…")
+        _toned(self.state_label, Tone.NEUTRAL, bold=True)
+
+    def set_busy(self, busy: bool) -> None:
+        self.refresh_button.setEnabled(not busy)
+        self.refresh_button.setText("Asking…" if busy else "Refresh")
+
+    def show_view(self, view: DruidTaskView) -> None:
+        self.stack.setCurrentIndex(1)
+        self.task_id_field.setText(view.druid_task_id or "")
+        self.task_id_field.setCursorPosition(0)
+        state = view.state
+        self.state_label.setText(str(state) if state else "")
+        _toned(self.state_label, _STATE_TONES[state] if state else Tone.NEUTRAL, bold=True)
+        facts = []
+        if view.duration_ms is not None:
+            facts.append(f"ran {human_duration(view.duration_ms / 1000)}")
+        if view.location:
+            facts.append(f"on {view.location}")
+        if view.ingestion_state:
+            facts.append(f"ingestion {view.ingestion_state.lower().replace('_', ' ')}")
+        if view.fetched_at is not None:
+            facts.append(f"as of {local_time(view.fetched_at)}")
+        self.facts_label.setText(" · ".join(facts))
+        self.facts_label.setToolTip(self.facts_label.text())
+        self._set_sentence(self.problem_label, view.problem)
+        self._set_sentence(self.error_label, view.error_message)
+        self._show_stats(view.row_stats, state)
+        failed = state is DruidTaskState.FAILED
+        self.log_box.setVisible(failed)
+        self.log_text.setPlainText(view.log_tail or "")
+        self.copy_log_button.setEnabled(bool(view.log_tail))
+        self.log_text.setPlaceholderText(NO_LOG if view.log_missing else LOG_UNANSWERED)
+        # The end of the log is where a failure is explained; the cursor keeps it in view.
+        self.log_text.moveCursor(QTextCursor.MoveOperation.End)
+        self._show_spec(view)
+
+    def _set_sentence(self, label: QLabel, text: str | None) -> None:
+        label.setText(text or "")
+        label.setVisible(bool(text))
+
+    def _show_stats(self, stats: RowStats | None, state: DruidTaskState | None) -> None:
+        self.stats_box.setVisible(stats is not None)
+        if stats is not None:
+            for field, label in self.stat_values.items():
+                count = int(getattr(stats, field))
+                label.setText(f"{count:,}")
+                bad = field != "processed" and count > 0
+                label.setStyleSheet(
+                    "font-weight: 600;" + (f" color: {TONE_COLORS[Tone.ERROR]};" if bad else "")
+                )
+            self.stats_note.hide()
+            return
+        waiting = state in (DruidTaskState.WAITING, DruidTaskState.PENDING, DruidTaskState.RUNNING)
+        self.stats_note.setText(
+            "Druid reports row counts once the task reads its input."
+            if waiting
+            else "Druid reported no row counts for this task."
+            if state
+            else ""
+        )
+        self.stats_note.setVisible(bool(self.stats_note.text()))
+
+    def _show_spec(self, view: DruidTaskView) -> None:
+        captions = {
+            SpecSource.OVERLORD: "Ingestion spec (as the Overlord stores it)",
+            SpecSource.LOCAL: "Ingestion spec (this desk's saved copy)",
+        }
+        source = view.spec_source
+        self.spec_caption.setText(captions[source] if source else "Ingestion spec")
+        if self.spec_text.toPlainText() != (view.spec_json or ""):
+            self.spec_text.setPlainText(view.spec_json or "")  # unchanged: keep the scroll place
+        self.spec_text.setPlaceholderText("Druid has no spec for this task." if view.state else "")
+        self.copy_spec_button.setEnabled(bool(view.spec_json))
+
+
+class DruidPresenter(QObject):
+    """Keeps the Druid tab and the console action on the window's selected task."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.section: DruidSection = window.details.druid
+        self._views: dict[str, DruidTaskView] = {}
+        self._asked: dict[str, TaskState] = {}  # the task's state when Druid was last asked
+        self._shown: tuple[str, TaskState, str | None] | None = None  # what sync last showed
+        self._session_open = False
+
+        keys = QKeySequence(_SHORTCUT)
+        tip = "Open the Druid web console's Ingestion view; the task id is copied for its filter"
+        action = QAction("Open in Druid console", window)
+        action.setShortcut(keys)
+        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setStatusTip(tip)
+        action.triggered.connect(self.open_console)
+        window.addAction(action)
+        self.console_action = action
+        window.icons.add(action, "open-external")
+        toolbar = window.findChild(QToolBar, "tasksToolbar")
+        if toolbar is not None:
+            toolbar.insertAction(window.settings_action, action)
+            toolbar.insertSeparator(window.settings_action)
+        self.section.console_button.setDefaultAction(action)
+        self.section.console_button.show()
+
+        self.section.refreshRequested.connect(self.refresh)
+        self.controller.druidViewReady.connect(self._view_ready)
+        self.controller.sessionReady.connect(self._session_ready)
+        window.table.selectionModel().currentRowChanged.connect(self._selection_changed)
+        window.model.dataChanged.connect(self._model_changed)
+        self.sync()
+
+    def console_url(self, task: Task | None) -> str | None:
+        druid_url = self.controller.settings.druid_url
+        if task is None or not task.druid_task_id or not druid_url:
+            return None
+        return console_url(druid_url, task.druid_task_id)
+
+    @Slot()
+    def open_console(self) -> None:
+        task = self.window.selected_task()
+        url = self.console_url(task)
+        if task is None or url is None or task.druid_task_id is None:
+            return
+        # Druid 25's console cannot be opened at one task: its task table is filtered by id.
+        _copy(task.druid_task_id)
+        if QDesktopServices.openUrl(QUrl(url)):
+            self.window.status.showMessage(
+                f"Opened the Druid console; task id {task.druid_task_id} is on the clipboard "
+                "for its task filter.",
+                8000,
+            )
+        else:
+            self.window.status.showMessage(f"No browser could open {url}", 8000)
+
+    @Slot()
+    def refresh(self) -> None:
+        self.sync(force=True)
+
+    def sync(self, *, force: bool = False) -> None:
+        """Show the selected task and ask Druid when it is new here, moved on, or `force`."""
+        task = self.window.selected_task()
+        self.console_action.setEnabled(self.console_url(task) is not None)
+        self._shown = None if task is None else (task.id, task.state, task.druid_task_id)
+        section = self.section
+        if task is None:
+            section.show_message(NO_SELECTION)
+            return
+        if not self.controller.settings.druid_url:
+            section.show_message(NOT_CONFIGURED)
+            return
+        if not task.druid_task_id:
+            section.show_message(NOT_SUBMITTED)
+            return
+        if not self.controller.can_ask_druid():
+            section.show_message(NEEDS_CONNECTION if self._session_open else OPENING)
+            return
+        known = self._views.get(task.id)
+        if known is not None and known.druid_task_id == task.druid_task_id:
+            section.show_view(known)
+        else:
+            section.show_pending(task.druid_task_id)
+        # Asked once per task state, however often the task is shown again.
+        if force or self._asked.get(task.id) is not task.state:
+            self._asked[task.id] = task.state
+            section.set_busy(self.controller.fetch_druid_view(task))
+
+    @Slot(SessionInfo)
+    def _session_ready(self, _info: SessionInfo) -> None:
+        self._session_open = True
+        self.sync()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _selection_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self.section.set_busy(False)
+        self.sync()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _model_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        task = self.window.selected_task()
+        if task is None:
+            return
+        row = self.window.model.row_of(task.id)
+        if row is None or not top_left.row() <= row <= bottom_right.row():
+            return
+        # The feed repaints running rows every second; only a move (or a Druid id) is news.
+        if (task.id, task.state, task.druid_task_id) != self._shown:
+            self.sync()
+
+    @Slot(object)
+    def _view_ready(self, view: DruidTaskView) -> None:
+        if view.task_id is None:
+            return
+        self._views.pop(view.task_id, None)
+        self._views[view.task_id] = view
+        while len(self._views) > _CACHED_VIEWS:
+            self._views.pop(next(iter(self._views)))
+        task = self.window.selected_task()
+        if task is not None and task.id == view.task_id:
+            self.section.set_busy(False)
+            self.section.show_view(view)
+
+
+def install_druid_section(window: MainWindow) -> DruidPresenter:
+    """Wire the details panel's Druid tab and the console action into the window."""
+    return DruidPresenter(window)

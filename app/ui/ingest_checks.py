@@ -1,0 +1,226 @@
+"""The ingest dialog's Druid check: replace preview or drift report, run once choices settle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from app.domain.druid import SchemaDrift
+from app.domain.tasks import IngestMode
+from app.pipeline.look import (
+    UPLOADS_NEED_REMOTE,
+    DropLook,
+    ReplaceFigures,
+    drift_report,
+    replace_figures,
+    staged_columns,
+)
+from app.services.druid import DruidError
+from app.services.reading import UnreadableFileError
+from app.services.settings import Settings
+from app.ui.ingest_drafts import FileDraft
+from app.ui.task_format import TONE_COLORS, Tone
+from app.ui.workers import WorkerContext, WorkerPool
+
+_DAY_MS = 86_400_000
+# A check starts once the choices stop changing for this long (typing a datasource name).
+SETTLE_MS = 400
+
+
+def _moment(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'s' if count != 1 else ''}"
+
+
+def describe_replace(figures: ReplaceFigures) -> str:
+    """Exact figures: the whole days a replace overwrites, Druid's rows there, the file's rows."""
+    preview, span = figures.preview, figures.time_range
+    interval = preview.interval
+    days = max(1, (interval.end_ms - interval.start_ms) // _DAY_MS)
+    last_day = _day(interval.end_ms - 1)
+    when = _day(interval.start_ms) if days == 1 else f"{_day(interval.start_ms)} to {last_day}"
+    lines = [
+        f"Replace overwrites {days} whole day{'s' if days != 1 else ''} of "
+        f"'{preview.datasource}' (UTC): {when}.",
+        f"Druid holds {_rows(preview.rows_now)} in those days now; they are dropped.",
+        f"This file brings {_rows(preview.rows_incoming)}",
+    ]
+    if span.min_ms is not None and span.max_ms is not None:
+        lines[-1] += f", dated {_moment(span.min_ms)} to {_moment(span.max_ms)}."
+    undated = span.rows - span.dated
+    if undated:
+        lines.append(f"{_rows(undated)} have no readable date; validation will report them.")
+    return "\n".join(lines)
+
+
+def describe_drift(drift: SchemaDrift, datasource: str, columns: int) -> str:
+    """New, missing and type-changed columns compared with what Druid holds now."""
+    if not drift.datasource_exists:
+        return (
+            f"Druid has no datasource '{datasource}' yet: appending creates it with "
+            f"{columns} column{'s' if columns != 1 else ''} and __time."
+        )
+    if not drift.has_drift:
+        return f"Appends to '{datasource}': the columns match what Druid holds."
+    lines = [f"Appends to '{datasource}'. Compared with Druid's columns (from a sample):"]
+    if drift.new:
+        lines.append("New in this file: " + ", ".join(drift.new) + ".")
+    if drift.missing:
+        lines.append("Not in this file (empty for these rows): " + ", ".join(drift.missing) + ".")
+    for change in drift.type_changed:
+        lines.append(
+            f"Type changed: {change.column} is {change.existing} in Druid but looks "
+            f"{change.incoming} here."
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckOutcome:
+    serial: int
+    text: str
+    error: bool = False
+
+
+class ChecksPanel(QGroupBox):
+    """Runs the selected file's Druid check once its choices settle, on a worker, and shows
+    one result at a time: busy while it runs, then its text, a note or an error."""
+
+    finished = Signal(str)  # the text now shown
+
+    def __init__(
+        self,
+        drop: DropLook,
+        settings: Settings,
+        workers: WorkerPool,
+        current: Callable[[], FileDraft | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("What happens in Druid", parent)
+        self.setAccessibleName("What happens in Druid")
+        self._drop = drop
+        self._settings = settings
+        self._workers = workers
+        self._current = current
+        self._serial = 0
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._run)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: the check has no measurable progress
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(8)
+        self.busy.setAccessibleName("Checking with Druid")
+        self.busy.hide()
+        self.text = QLabel()
+        self.text.setObjectName("checkText")
+        self.text.setWordWrap(True)
+        self.text.setAccessibleName("Druid check result")
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.text, 1)
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def schedule(self) -> None:
+        """The choices changed: check again once they stop changing."""
+        self._serial += 1  # whatever is running now is out of date
+        self._settle.start()
+
+    def stop(self) -> None:
+        self._serial += 1
+        self._settle.stop()
+
+    @Slot()
+    def _run(self) -> None:
+        draft = self._current()
+        if draft is None:
+            return
+        look, drop = draft.look, self._drop
+        if look.problem:
+            self._finish(look.problem, Tone.ERROR)
+        elif not drop.uploads_configured:
+            self._finish("No Druid check: " + UPLOADS_NEED_REMOTE, Tone.NEUTRAL)
+        elif not drop.catalog.available:
+            self._finish(f"No Druid check: {drop.catalog.note or 'Druid did not answer.'}",
+                         Tone.NEUTRAL)
+        elif draft.problem:
+            self._finish("Fix the datasource name to see what happens in Druid.", Tone.NEUTRAL)
+        else:
+            self._start(draft)
+
+    def _start(self, draft: FileDraft) -> None:
+        serial, look, choices, settings = self._serial, draft.look, draft.choices(), self._settings
+        replace_mode = choices.mode is IngestMode.REPLACE
+        self.show_busy(
+            "Reading the file's time range and counting Druid's rows…" if replace_mode
+            else "Comparing the columns with Druid's…"
+        )
+
+        def check(_: WorkerContext[None]) -> _CheckOutcome:
+            try:
+                if replace_mode:
+                    figures = replace_figures(look, choices, settings)
+                    return _CheckOutcome(serial, describe_replace(figures))
+                drift = drift_report(look, choices, settings)
+                count = len(staged_columns(look, choices))
+                return _CheckOutcome(serial, describe_drift(drift, choices.datasource, count))
+            except (DruidError, UnreadableFileError, ValueError, OSError) as exc:
+                # Shown inline: the user sees the reason and can change the choice.
+                return _CheckOutcome(serial, f"Could not check with Druid: {exc}", error=True)
+
+        self._workers.start("check with Druid", check, on_finished=self._on_checked)
+
+    @Slot(object)
+    def _on_checked(self, outcome: _CheckOutcome) -> None:
+        if outcome.serial != self._serial:
+            return  # the choices changed meanwhile; a newer check follows
+        self._finish(outcome.text, Tone.ERROR if outcome.error else None)
+
+    def _finish(self, text: str, tone: Tone | None) -> None:
+        if tone is Tone.ERROR:
+            self.show_error(text)
+        elif tone is Tone.NEUTRAL:
+            self.show_note(text)
+        else:
+            self.show_result(text)
+        self.finished.emit(text)
+
+    # -- showing -------------------------------------------------------------------------------
+
+    def _set(self, text: str, tone: Tone | None) -> None:
+        self.busy.hide()
+        color = f"color: {TONE_COLORS[tone]};" if tone is not None else ""
+        self.text.setStyleSheet(f"QLabel#checkText {{ {color} }}")
+        self.text.setText(text)
+
+    def show_busy(self, text: str) -> None:
+        self._set(text, None)
+        self.busy.show()
+
+    def show_result(self, text: str) -> None:
+        self._set(text, None)
+
+    def show_note(self, text: str) -> None:
+        self._set(text, Tone.NEUTRAL)
+
+    def show_error(self, text: str) -> None:
+        self._set(text, Tone.ERROR)
+
+    @property
+    def is_busy(self) -> bool:
+        return not self.busy.isHidden()
