@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 UploadCallback = Callable[[UploadProgress], None]
 
 _PROGRESS_WRITE_S = 0.5  # other clients see upload progress through the store; bounded writes
+# Past the upload: the content is on its way into Druid (a second task would add it twice).
+_IN_DRUID = frozenset({TaskState.SUBMITTING, TaskState.INGESTING, TaskState.VERIFYING})
 _UPLOAD_TICK_S = 0.25  # the window repaints on a timer; more ticks would be wasted
 _MAX_STEPS = 20  # a task has at most eight states to pass; more means two clients fight over it
 
@@ -134,7 +136,13 @@ class IngestPipeline:
     def find_duplicate(
         self, datasource: str, sha256: str, task_id: str | None = None
     ) -> str | None:
-        """A sentence when this content already went into `datasource`, else None."""
+        """A sentence when this content already went (or is going) into `datasource`, else None."""
+        for other in self._store.tasks.list_tasks(states=_IN_DRUID, datasource=datasource):
+            if other.sha256 == sha256 and other.id != task_id:
+                return (
+                    f"This file is being ingested into {datasource} right now by task "
+                    f"{other.id[:8]} ({other.file_name}, {other.state})."
+                )
         for other in self._store.tasks.list_tasks(
             states={TaskState.SUCCEEDED}, datasource=datasource
         ):
@@ -235,7 +243,7 @@ class IngestPipeline:
                 else:  # verifying
                     plan = plan_for(self._store, task)
                     expected = plan.rows if plan else (task.rows_validated or 0)
-                    remote.verify(task, plan, expected)
+                    remote.verify(task, plan, expected, is_cancelled)
             except (StepStopped, LostRaceError) as stop:
                 log.info("task %s: step stopped: %s", task.id, stop)
                 if is_cancelled():

@@ -185,7 +185,13 @@ class RemoteSteps:
                 raise StepStopped("cancel requested")
             time.sleep(self._poll_s)
 
-    def verify(self, task: Task, plan: VerifyPlan | None, expected_rows: int) -> Task:
+    def verify(
+        self,
+        task: Task,
+        plan: VerifyPlan | None,
+        expected_rows: int,
+        cancelled: CancelCheck | None = None,
+    ) -> Task:
         """Druid's own figures: rowStats first, then a SQL count once the segments load."""
         druid_task_id = task.druid_task_id
         assert druid_task_id is not None
@@ -236,4 +242,7 @@ class RemoteSteps:
             current = self._store.tasks.get(task.id)
             if current.state is not TaskState.VERIFYING:
                 raise StepStopped(f"task is now {current.state}")
+            # Checked between polls, so closing the desk does not wait out the whole timeout.
+            if cancelled is not None and cancelled():
+                raise StepStopped("stopped while verifying; the next run checks again")
             time.sleep(self._poll_s)

@@ -295,3 +295,59 @@ def test_druid_attempts_are_stable_and_distinct(desk: Desk) -> None:
     first = druid_attempt(task, 1, earlier_ids=False)
     assert first == druid_attempt(task, 1, earlier_ids=False) > 0
     assert druid_attempt(task, 2, earlier_ids=False) != first
+
+
+class _NeverCounted(ServingDruid):
+    """Druid ingested the rows, but SQL never sees them (segments that do not load)."""
+
+    def _sql(self, request: httpx.Request) -> httpx.Response:
+        query = json.loads(request.content)["query"]
+        if "COUNT(*)" in query and "INFORMATION_SCHEMA" not in query:
+            return sql_rows(["n"], [0])
+        return super()._sql(request)
+
+
+def test_a_closing_desk_stops_verifying_at_once_and_leaves_the_task_for_later(
+    tmp_path: Path, moto: MotoServer, bucket: str
+) -> None:
+    desk = make_desk(tmp_path, moto.endpoint, bucket, fake=_NeverCounted())
+    task = desk.task()
+    closing = threading.Event()
+
+    def stop_check() -> bool:
+        if closing.is_set():
+            raise Killed("the window closed")  # how the desk's workers stop: no cancel recorded
+        return False
+
+    patient = IngestOptions(poll_interval_s=0.05, verify_timeout_s=120)
+    stopped: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            desk.pipeline.run(task, desk.source, patient, cancelled=stop_check)
+        except Killed as exc:
+            stopped.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while desk.store.tasks.get(task.id).state is not TaskState.VERIFYING:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    closing.set()
+    worker.join(5)  # well inside the 120 s verify timeout
+    assert not worker.is_alive()
+    assert stopped
+    assert desk.store.tasks.get(task.id).state is TaskState.VERIFYING  # for the next run
+
+
+def test_the_same_file_while_its_first_task_is_in_druid_is_held(
+    tmp_path: Path, moto: MotoServer, bucket: str
+) -> None:
+    desk = make_desk(tmp_path, moto.endpoint, bucket, fake=ServingDruid(finish=None))
+    first = desk.run(desk.task(), IngestOptions(poll_interval_s=0.01, wait=False))
+    assert first.state is TaskState.INGESTING
+    second = desk.run(desk.task())
+    assert second.state is TaskState.NEEDS_REVIEW
+    assert "being ingested into sales right now" in (second.validation_summary or "")
+    assert desk.druid.submits() == 1
