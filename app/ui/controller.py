@@ -199,7 +199,12 @@ class DeskController(QObject):
         for task in result.tasks:
             # Shown at once; the feed confirms it a moment later.
             self.model.queue_update(TaskUpdate(task, owner))
-            self.validate(task.id)
+            if task.state is TaskState.UPLOADING and self.uploads():
+                # An interrupted upload taken over from a closed desk: it resumes where S3 has
+                # it, on a transfer worker (staged again first if this machine lacks the file).
+                self.carry_on(task.id)
+            else:
+                self.validate(task.id)
         if result.tasks:
             count = len(result.tasks)
             self.notice.emit(f"Added {count} file{'s' if count != 1 else ''}; validating.")
