@@ -30,6 +30,7 @@ from app.domain.tasks import RETRYABLE_STATES, Task
 from app.pipeline.intake import SUPPORTED_LABEL, Refusal
 from app.pipeline.local import ValidationResult
 from app.pipeline.session import SessionInfo, describe_connections
+from app.ui.connection_health import install_connection_health
 from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.notifications = install_notifications(self)
         self.druid = install_druid_section(self)  # the Druid tab and the console action
         self.review = install_review_action(self)  # answer or confirm a held task
+        self.health = install_connection_health(self)  # S3 and Druid in the status bar
         self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------

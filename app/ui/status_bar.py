@@ -1,10 +1,11 @@
-"""The status bar: where tasks are stored, whether the feed is live, and S3/Druid configuration."""
+"""The status bar: where tasks are stored, whether the feed is live, and S3/Druid health."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.domain.store import FeedStatus
+from app.pipeline.connections import ConnectionCheck, Outcome
 from app.pipeline.session import ConnectionInfo, SessionInfo
 from app.ui.task_format import TONE_COLORS, Tone
 
@@ -13,6 +14,12 @@ _FEED_TEXT = {
     FeedStatus.LIVE: ("Live", Tone.SUCCESS),
     FeedStatus.RECONNECTING: ("Reconnecting…", Tone.ATTENTION),
     FeedStatus.STOPPED: ("Stopped", Tone.NEUTRAL),
+}
+
+_HEALTH = {
+    Outcome.OK: ("reachable", Tone.SUCCESS),
+    Outcome.WARNING: ("needs attention", Tone.ATTENTION),
+    Outcome.FAILED: ("unreachable", Tone.ERROR),
 }
 
 
@@ -56,6 +63,18 @@ class DeskStatusBar(QStatusBar):
         restart, and the labels say so rather than claim a connection that is not in use."""
         self._connection(self.s3, s3, pending_restart)
         self._connection(self.druid, druid, pending_restart)
+
+    def show_health(self, check: ConnectionCheck) -> None:
+        """A probe's verdict for a connection in use: reachable, usable with a caveat, or not."""
+        label = {"s3": self.s3, "druid": self.druid}.get(check.service)
+        if label is None:
+            return
+        name = "S3" if check.service == "s3" else "Druid"
+        word, tone = _HEALTH[check.outcome]
+        label.setText(f"{name}: ● {word}")
+        label.setStyleSheet(f"color: {TONE_COLORS[tone]};")
+        hint = f" {check.hint}" if check.hint else ""
+        label.setToolTip(f"{check.message}{hint} (checked every minute)")
 
     def show_database_error(self, message: str) -> None:
         self.database.setText("Database: unavailable")
