@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # What a task's worker reports: rows read while validating, bytes while uploading.
 RunProgress = ValidationProgress | TransferProgress
+_PAST_VALIDATION = frozenset(
+    {TaskState.UPLOADING, TaskState.SUBMITTING, TaskState.INGESTING, TaskState.VERIFYING}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,15 @@ class DeskController(QObject):
             return
         session.pipeline.decide_date_order(task_id, order)
         self.validate(task_id)
+
+    def tasks_past_validation(self) -> tuple[str, ...]:
+        """Ids of tasks this desk is uploading or following in Druid right now (for Quit)."""
+        ours = [
+            task_id for task_id in self._validations
+            if (task := self.model.task_by_id(task_id)) is not None
+            and task.state in _PAST_VALIDATION
+        ]
+        return (*ours, *self.follow_loop.followed())
 
     def uploads(self) -> bool:
         return bool(self._session and self._session.pipeline.uploads)

@@ -85,6 +85,10 @@ class FollowLoop(QObject):
     def is_running(self) -> bool:
         return self._follower is not None
 
+    def followed(self) -> tuple[str, ...]:
+        """Ids of the tasks this desk is following now."""
+        return tuple(self._runs)
+
     def follows(self, task_id: str) -> bool:
         """Whether this loop is running the task (adopted from a desk that is gone)."""
         return task_id in self._runs

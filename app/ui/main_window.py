@@ -40,6 +40,7 @@ from app.ui.icons import ActionIcons
 from app.ui.ingest_flow import IngestFlow
 from app.ui.notifications import install_notifications
 from app.ui.progress_delegate import ProgressDelegate
+from app.ui.quit_guard import QuitGuard
 from app.ui.resources import app_icon, sample_files
 from app.ui.review_action import install_review_action
 from app.ui.settings_dialog import SavedSettings, SettingsDialog
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.druid = install_druid_section(self)  # the Druid tab and the console action
         self.review = install_review_action(self)  # answer or confirm a held task
         self.health = install_connection_health(self)  # S3 and Druid in the status bar
+        self.quit_guard = QuitGuard(self)
         self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------
@@ -468,6 +470,9 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Settings saved.", 4000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.quit_guard.allows_close():
+            event.ignore()
+            return
         save_layout(self)
         self.controller.shutdown()
         super().closeEvent(event)

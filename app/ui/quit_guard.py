@@ -1,0 +1,59 @@
+"""Asks before quitting while this desk uploads or follows tasks in Druid, and says what happens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QMessageBox
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+
+class QuitGuard(QObject):
+    """Nothing is lost by quitting (tasks resume), but an upload restarts its part in flight and
+    the user may not know Druid goes on without the window; so one question, then a quit."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self.confirmed = False
+        self.box: QMessageBox | None = None
+
+    def allows_close(self) -> bool:
+        """True to close now; False after opening the question (window-modal, not blocking)."""
+        window = self._window
+        busy = window.controller.tasks_past_validation()
+        if self.confirmed or not busy or not window.isVisible():
+            return True
+        if self.box is not None:
+            return False  # already asking
+        count = len(busy)
+        box = QMessageBox(window)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Quit Ingest Desk?")
+        box.setText(
+            f"{count} task{'s are' if count != 1 else ' is'} uploading or being ingested by "
+            "this desk."
+        )
+        box.setInformativeText(
+            "If you quit now, Druid keeps ingesting and Ingest Desk confirms the rows the next "
+            "time it runs (here or on a colleague's desk). An unfinished upload resumes when "
+            "you add the same file again."
+        )
+        quit_button = box.addButton("&Quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("&Keep working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: object) -> None:
+            self.box = None
+            if button is quit_button:
+                self.confirmed = True
+                window.close()
+
+        box.buttonClicked.connect(answered)
+        box.open()
+        self.box = box
+        return False
