@@ -1,4 +1,4 @@
-"""The Settings dialog's desktop preferences: colour theme and task notifications."""
+"""The Settings dialog's desktop preferences: theme, notifications, the ingest dialog."""
 
 from __future__ import annotations
 
@@ -23,9 +23,19 @@ class DesktopSection(QGroupBox):
         self.notify.setToolTip(
             "A message from the system tray (or the status bar where there is no tray)"
         )
+        self.skip_dialog = QCheckBox("Skip the ingest dialog when a shared template matches")
+        self.skip_dialog.setAccessibleName("Skip the ingest dialog for template matches")
+        self.skip_dialog.setToolTip(
+            "Files that match a shared template start with its choices; the status bar names it"
+        )
         form = QFormLayout(self)
         form.addRow("Theme", self.theme)
         form.addRow("", self.notify)
+        form.addRow("", self.skip_dialog)
 
     def fields(self) -> dict[str, QWidget]:
-        return {"theme": self.theme, "notify_when_done": self.notify}
+        return {
+            "theme": self.theme,
+            "notify_when_done": self.notify,
+            "skip_dialog_when_template_matches": self.skip_dialog,
+        }

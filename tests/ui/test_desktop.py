@@ -89,11 +89,14 @@ def test_settings_turn_notifications_off_without_restart(
     dialog = window.open_settings()
     assert isinstance(dialog, SettingsDialog)
     assert dialog.desktop.notify.isChecked()
+    assert dialog.desktop.skip_dialog.isChecked()
     dialog.desktop.notify.setChecked(False)
+    dialog.desktop.skip_dialog.setChecked(False)
     dialog.desktop.theme.setCurrentIndex(dialog.desktop.theme.findData("dark"))
     with qtbot.waitSignal(dialog.saved, timeout=10_000):
         dialog.save()
     assert window.notifications.notifier.enabled is False
+    assert window.controller.settings.skip_dialog_when_template_matches is False
     window_color = QGuiApplication.palette().color(QPalette.ColorRole.Window)
     assert window_color.lightness() < 80  # dark applied at once
     install_theme("system")
