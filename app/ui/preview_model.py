@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 
 from app.domain.validation import CellValue, ColumnProfile, ColumnType, PreviewRow
-
-AnyIndex = QModelIndex | QPersistentModelIndex
+from app.ui.table_base import AnyIndex, ReadOnlyTableModel
 
 _NUMERIC = (ColumnType.INTEGER, ColumnType.DECIMAL)
 
@@ -23,7 +22,7 @@ def preview_text(value: CellValue) -> str:
     return str(value)
 
 
-class PreviewModel(QAbstractTableModel):
+class PreviewModel(ReadOnlyTableModel):
     """Rows are the report's preview; the header shows name and type, its tooltip the evidence."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -38,11 +37,11 @@ class PreviewModel(QAbstractTableModel):
         self._rows = tuple(r for r in rows if len(r.values) >= len(columns))
         self.endResetModel()
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def row_total(self) -> int:
+        return len(self._rows)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
+    def column_total(self) -> int:
+        return len(self._columns)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -78,8 +77,3 @@ class PreviewModel(QAbstractTableModel):
         ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

@@ -6,19 +6,16 @@ import enum
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Slot,
 )
 
 from app.domain.tasks import Task, TaskState
+from app.ui.table_base import AnyIndex
 from app.ui.task_cells import Column
 from app.ui.task_model import TaskTableModel
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class StateFilter(enum.Enum):

@@ -9,10 +9,8 @@ import time
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -23,6 +21,7 @@ from PySide6.QtGui import QColor
 from app.domain.tasks import Task, TaskState
 from app.domain.transfer import UploadProgress
 from app.pipeline.session import TaskUpdate
+from app.ui.table_base import AnyIndex, ReadOnlyTableModel
 from app.ui.task_cells import (
     HEADERS,
     RIGHT_ALIGNED,
@@ -38,7 +37,6 @@ from app.ui.transfer_rate import TransferTracker
 
 __all__ = ["Column", "TaskRole", "TaskTableModel"]
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 # Progress repaints at most this often, however fast the feed and the workers report.
 FLUSH_INTERVAL_MS = 250
@@ -55,7 +53,7 @@ class TaskRole(enum.IntEnum):
     OWNER = Qt.ItemDataRole.UserRole + 4  # the source client's user name
 
 
-class TaskTableModel(QAbstractTableModel):
+class TaskTableModel(ReadOnlyTableModel):
     """Rows kept in sort order; updates are collected and applied together every FLUSH_INTERVAL_MS.
 
     The model sorts itself (the proxy only filters): each row carries a precomputed key, so a
@@ -343,11 +341,11 @@ class TaskTableModel(QAbstractTableModel):
 
     # -- Qt model API --------------------------------------------------------------------------
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._tasks)
+    def row_total(self) -> int:
+        return len(self._tasks)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+    def column_total(self) -> int:
+        return len(Column)
 
     def headerData(
         self,
@@ -383,8 +381,3 @@ class TaskTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATE:
             return QColor(TONE_COLORS[tone_of(task.state)])
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

@@ -7,14 +7,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
 from app.domain.tasks import TaskState
 from app.pipeline.timeline import StageOutcome, Timeline, TimelineStage
+from app.ui.table_base import AnyIndex, ReadOnlyTableModel
 from app.ui.task_format import STATE_LABELS, TONE_COLORS, Tone, human_duration
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class TimelineColumn(enum.IntEnum):
@@ -62,7 +61,7 @@ def started_text(moment: datetime) -> str:
     return aware.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-class TimelineModel(QAbstractTableModel):
+class TimelineModel(ReadOnlyTableModel):
     """One row per stage; `tick()` repaints only the running stage's duration."""
 
     def __init__(
@@ -103,13 +102,11 @@ class TimelineModel(QAbstractTableModel):
 
     # -- Qt model API --------------------------------------------------------------------------
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() or self._timeline is None:
-            return 0
-        return len(self._timeline.stages)
+    def row_total(self) -> int:
+        return 0 if self._timeline is None else len(self._timeline.stages)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(_HEADERS)
+    def column_total(self) -> int:
+        return len(_HEADERS)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -137,11 +134,6 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column == TimelineColumn.DURATION:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def _display(self, stage: TimelineStage, column: int) -> str:
         if column == TimelineColumn.STAGE:
