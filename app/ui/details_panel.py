@@ -174,9 +174,22 @@ class DetailsPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(content)
+        self.stack.currentChanged.connect(self._fit_to_page)
+        self._fit_to_page(0)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         outer.addWidget(self.stack)
+
+    def _fit_to_page(self, index: int) -> None:
+        # A stacked widget is as tall as its tallest page; with nothing selected the one-line
+        # placeholder should not hold the table down to the details' minimum height.
+        for number in range(self.stack.count()):
+            page = self.stack.widget(number)
+            if page is not None:
+                shown = number == index
+                policy = QSizePolicy.Policy.Preferred if shown else QSizePolicy.Policy.Ignored
+                page.setSizePolicy(policy, policy)
+        self.stack.updateGeometry()
 
     @property
     def task(self) -> Task | None:

@@ -28,6 +28,7 @@ class _Colors:
     link: str
     tooltip: str
     mid: str
+    disabled: str  # greyed-out text: clearly unlike enabled text (no contrast minimum applies)
 
 
 # Fusion everywhere: the native Windows styles ignore a dark palette, and one style means one
@@ -35,12 +36,12 @@ class _Colors:
 _LIGHT = _Colors(
     window="#f3f4f6", base="#ffffff", alternate="#f6f8fa", text="#1f2328", muted="#5f6672",
     button="#eceef1", highlight="#1d64c2", highlighted_text="#ffffff", link="#1f6fd1",
-    tooltip="#ffffe8", mid="#c9ced6",
+    tooltip="#ffffe8", mid="#c9ced6", disabled="#a3a9b3",
 )
 _DARK = _Colors(
     window="#202327", base="#17191c", alternate="#1f2226", text="#e6e8eb", muted="#9aa1ab",
     button="#2b2f35", highlight="#2563b8", highlighted_text="#ffffff", link="#6fb1ff",
-    tooltip="#2b2f35", mid="#3a3f46",
+    tooltip="#2b2f35", mid="#3a3f46", disabled="#646b75",
 )
 
 
@@ -72,7 +73,7 @@ def palette_for(scheme: Scheme) -> QPalette:
         palette.setColor(color_role, QColor(value))
     disabled = QPalette.ColorGroup.Disabled
     for color_role in (role.WindowText, role.Text, role.ButtonText):
-        palette.setColor(disabled, color_role, QColor(colors.muted))
+        palette.setColor(disabled, color_role, QColor(colors.disabled))
     return palette
 
 
