@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,19 +129,30 @@ class DevStack:
         response = httpx.get(f"{self.druid_url}/druid/indexer/v1/task/{task_id}/log", timeout=30)
         return response.text if response.status_code == 200 else f"(no log: {response.status_code})"
 
-    def wait_for_rows(self, query: str, timeout_s: float = 120.0) -> list[dict[str, Any]]:
-        """Rows once the datasource is queryable: segments reach the historical asynchronously."""
+    def wait_for_rows(
+        self,
+        query: str,
+        timeout_s: float = 120.0,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows once the datasource is queryable: segments reach the historical asynchronously,
+        one interval at a time, so `until` can wait for the whole answer (the last rows are
+        returned at the deadline, for the caller's assertion to show)."""
         deadline = time.monotonic() + timeout_s
         last_error = ""
+        last: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             try:
                 rows = self.sql(query)
             except DevStackError as exc:  # the table is unknown until the broker sees a segment
                 last_error = str(exc)
             else:
-                if rows:
+                last = rows
+                if rows and (until is None or until(rows)):
                     return rows
             time.sleep(1.0)
+        if last:
+            return last
         raise DevStackError(f"no rows for {query!r} after {timeout_s:.0f}s: {last_error}")
 
     def drop_datasource(self, datasource: str) -> None:

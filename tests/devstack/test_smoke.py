@@ -54,11 +54,7 @@ def test_s3_ndjson_ingests_and_queries_back(devstack: DevStack) -> None:
     try:
         status = devstack.wait_for_task(task_id)
         assert status["status"] == "SUCCESS", devstack.task_log(task_id)[-4000:]
-        rows = devstack.wait_for_rows(
-            "SELECT COUNT(*) AS n, SUM(amount) AS total, MIN(__time) AS first_ts, "
-            f'MAX(__time) AS last_ts FROM "{datasource}"'
-        )
-        assert rows == [
+        expected = [
             {
                 "n": 3,
                 "total": 22,
@@ -66,5 +62,12 @@ def test_s3_ndjson_ingests_and_queries_back(devstack: DevStack) -> None:
                 "last_ts": "2024-01-02T12:00:00.000Z",
             }
         ]
+        # Each day is its own segment and the broker learns of them one by one: wait for both.
+        rows = devstack.wait_for_rows(
+            "SELECT COUNT(*) AS n, SUM(amount) AS total, MIN(__time) AS first_ts, "
+            f'MAX(__time) AS last_ts FROM "{datasource}"',
+            until=lambda found: found == expected,
+        )
+        assert rows == expected
     finally:
         devstack.drop_datasource(datasource)
