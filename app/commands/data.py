@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -76,27 +76,27 @@ def _inputs(kwargs: dict[str, object]) -> _Inputs:
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
     header_row = kwargs.get("header_row")
-    read = ReadOptions(
-        sheet=str(sheet) if sheet else None,
-        max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-        max_columns=settings.max_columns,
+    read = replace(
+        ReadOptions.for_settings(settings, str(sheet) if sheet else None),
         encoding=str(kwargs["encoding"]) if kwargs.get("encoding") else None,
         delimiter=str(delimiter) if delimiter else None,
         header_row=header_row if isinstance(header_row, int) else None,
     )
     constant = kwargs.get("constant_timestamp")
     order = kwargs.get("date_order")
-    validate = ValidateOptions(
-        template=template,
+    validate = replace(
+        ValidateOptions.for_settings(
+            settings,
+            datasource=str(kwargs["datasource"]) if kwargs.get("datasource") else None,
+            template=template,
+            date_order=DateOrder(str(order)) if order else None,
+            timestamp_column=str(kwargs["timestamp_column"])
+            if kwargs.get("timestamp_column")
+            else None,
+        ),
         timezone=str(kwargs.get("timezone") or settings.default_timezone),
-        date_order=DateOrder(str(order)) if order else None,
-        timestamp_column=str(kwargs["timestamp_column"])
-        if kwargs.get("timestamp_column")
-        else None,
         constant_timestamp=constant if isinstance(constant, datetime) else None,
-        datasource=str(kwargs["datasource"]) if kwargs.get("datasource") else None,
         max_error_rows=int(kwargs.get("max_error_rows") or 0),  # type: ignore[call-overload]
-        max_cell_chars=settings.max_cell_chars,
     )
     return _Inputs(read, validate)
 

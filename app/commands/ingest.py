@@ -126,18 +126,14 @@ def ingest_command(
     with _desk(need_remote=True) as desk:
         assert desk.connections is not None
         settings = desk.settings
+        chosen_sheet = sheet or (template.sheet if template else None)
         options = IngestOptions(
-            read=ReadOptions(
-                sheet=sheet or (template.sheet if template else None),
-                max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-                max_columns=settings.max_columns,
-            ),
-            validate=ValidateOptions(
-                template=template,
-                timezone=settings.default_timezone,
-                date_order=DateOrder(date_order) if date_order else None,
+            read=ReadOptions.for_settings(settings, chosen_sheet),
+            validate=ValidateOptions.for_settings(
+                settings,
                 datasource=datasource,
-                max_cell_chars=settings.max_cell_chars,
+                template=template,
+                date_order=DateOrder(date_order) if date_order else None,
             ),
             allow_duplicate=allow_duplicate,
             allow_drift=allow_drift,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.rules import Template
-from app.domain.tasks import IngestMode
+from app.domain.tasks import IngestMode, Task
 from app.domain.validation import DateOrder
 from app.services.reading import ReadOptions
 from app.services.settings import Settings
@@ -42,24 +42,24 @@ def choices_from_template(template: Template, datasource: str) -> IngestChoices:
     )
 
 
+def task_choices(task: Task) -> IngestChoices:
+    """What the task row itself records, for a task whose dialog choices this desk does not hold."""
+    return IngestChoices(task.datasource, task.mode, task.sheet)
+
+
 def read_options(choices: IngestChoices, settings: Settings) -> ReadOptions:
-    return ReadOptions(
-        sheet=choices.sheet,
-        max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-        max_columns=settings.max_columns,
-    )
+    return ReadOptions.for_settings(settings, choices.sheet)
 
 
 def validate_options(choices: IngestChoices, settings: Settings) -> ValidateOptions:
     # The template's timestamp column and date order apply through ValidateOptions.template;
     # the explicit fields only carry what the user picked over it.
-    return ValidateOptions(
+    return ValidateOptions.for_settings(
+        settings,
+        datasource=choices.datasource,
         template=choices.template,
-        timezone=settings.default_timezone,
         date_order=choices.date_order,
         timestamp_column=choices.timestamp_column,
-        datasource=choices.datasource,
-        max_cell_chars=settings.max_cell_chars,
     )
 
 

@@ -14,6 +14,7 @@ from app.domain.store import EventKind, TaskPatch
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.domain.transfer import UploadProgress, UploadState
 from app.domain.validation import StagingResult, ValidationReport
+from app.pipeline.choices import read_options, task_choices, validate_options
 from app.pipeline.remote import RemoteSteps, StepStopped, VerifyPlan, count_rows, plan_for
 from app.pipeline.staged import TaskFiles, default_work_dir, pause_at
 from app.pipeline.validation_step import CancelCheck, ProgressCallback, ValidationStep
@@ -270,10 +271,10 @@ class IngestPipeline:
         if found is not None:
             return found
         settings = self._settings
-        read = options.read or ReadOptions(sheet=task.sheet)
-        validate = options.validate or ValidateOptions(
-            timezone=settings.default_timezone, datasource=task.datasource
-        )
+        # Without the run's options, the same defaults the validation step used when it staged.
+        own = task_choices(task)
+        read = options.read or read_options(own, settings)
+        validate = options.validate or validate_options(own, settings)
         source = open_source(path, read)
         try:
             _outcome, staging = validate_and_stage(

@@ -13,7 +13,13 @@ from app.domain.tasks import Task, TaskState
 from app.domain.transfer import UploadProgress
 from app.domain.validation import DateOrder, ValidationReport
 from app.pipeline.adoption import take_over_readded
-from app.pipeline.choices import IngestChoices, ingest_options, read_options, validate_options
+from app.pipeline.choices import (
+    IngestChoices,
+    ingest_options,
+    read_options,
+    task_choices,
+    validate_options,
+)
 from app.pipeline.intake import datasource_slug, file_sha256
 from app.pipeline.validation_step import (
     CancelCheck,
@@ -214,10 +220,7 @@ class LocalPipeline:
 
     def decide_date_order(self, task_id: str, order: DateOrder) -> None:
         """The user's answer to "day first or month first?"; the next validate() uses it."""
-        current = self.choices(task_id)
-        if current is None:
-            task = self._store.tasks.get(task_id)
-            current = IngestChoices(task.datasource, task.mode, task.sheet)
+        current = self.choices(task_id) or task_choices(self._store.tasks.get(task_id))
         with self._lock:
             self._choices[task_id] = replace(current, date_order=order)
 

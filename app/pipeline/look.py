@@ -160,11 +160,7 @@ def look_at_file(
     from app.services.validation.sample import look_at_sample  # noqa: PLC0415
 
     suggested = datasource_slug(path.name)
-    read = ReadOptions(
-        sheet=sheet,
-        max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-        max_columns=settings.max_columns,
-    )
+    read = ReadOptions.for_settings(settings, sheet)
     try:
         source = open_source(path, read)
         try:
@@ -291,11 +287,7 @@ def _time_request(look: FileLook, choices: IngestChoices, settings: Settings) ->
         column=candidate.column,
         format=pattern,
         zone=zone or settings.default_timezone,
-        read=ReadOptions(
-            sheet=look.sheet,
-            max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-            max_columns=settings.max_columns,
-        ),
+        read=ReadOptions.for_settings(settings, look.sheet),
         source_name=look.source_names[index] if index < len(look.source_names) else None,
         header_row=look.header_row,
         data_rows=look.data_rows,

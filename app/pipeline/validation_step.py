@@ -14,6 +14,8 @@ from app.domain.store import TaskPatch
 from app.domain.tasks import Task, TaskState
 from app.domain.transfer import UploadProgress
 from app.domain.validation import StagingResult, ValidationReport, Verdict
+from app.pipeline import choices as chosen
+from app.pipeline.choices import task_choices
 from app.services.reading import ReadOptions, UnreadableFileError
 from app.services.settings import Settings
 from app.services.store import LostRaceError, TaskStore
@@ -230,16 +232,9 @@ class ValidationStep:
         from app.services.validation import validate_source  # noqa: PLC0415
 
         settings = self._settings
-        read = read_options or ReadOptions(
-            sheet=task.sheet,
-            max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
-            max_columns=settings.max_columns,
-        )
-        options = validate_options or ValidateOptions(
-            timezone=settings.default_timezone,
-            datasource=task.datasource,
-            max_cell_chars=settings.max_cell_chars,
-        )
+        own = task_choices(task)
+        read = read_options or chosen.read_options(own, settings)
+        options = validate_options or chosen.validate_options(own, settings)
         staging: StagingResult | None = None
         source = open_source(path, read)
         try:

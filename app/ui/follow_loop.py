@@ -17,7 +17,7 @@ from app.ui.task_model import TaskTableModel
 from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool
 
 if TYPE_CHECKING:
-    from app.pipeline.validation_step import CancelCheck
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +33,6 @@ class FollowResult:
 
     update: TaskUpdate
     message: str
-
-
-def _cancel_check(context: WorkerContext[None], user_cancel: threading.Event) -> CancelCheck:
-    """The run's cancel check. The pipeline takes True for the user's cancel and cancels the
-    task, shutting its Druid task down; closing this desk must only stop following (its
-    sign-off lets another desk adopt the task), so a cancelled worker raises out instead."""
-
-    def check() -> bool:
-        if user_cancel.is_set():
-            return True
-        context.raise_if_cancelled()
-        return False
-
-    return check
 
 
 class FollowLoop(QObject):
@@ -164,7 +150,9 @@ class FollowLoop(QObject):
         user_cancel = threading.Event()
 
         def run(context: WorkerContext[None]) -> FollowResult:
-            outcome = follower.run(task, _cancel_check(context, user_cancel))
+            # The user's cancel shuts the Druid task down; closing this desk only stops following
+            # (its sign-off lets another desk adopt the task): see WorkerContext.stop_check.
+            outcome = follower.run(task, context.stop_check(user_cancel))
             owner = session.owner_name(outcome.task.source_client)
             return FollowResult(TaskUpdate(outcome.task, owner), outcome.message)
 

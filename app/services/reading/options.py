@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.services.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +20,12 @@ class ReadOptions:
     delimiter: str | None = None
     header_row: int | None = None  # 1-based line/row of the header
     temp_dir: Path | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, sheet: str | None = None) -> ReadOptions:
+        """The configured limits, and the sheet to read (None: the one with most data)."""
+        return cls(
+            sheet=sheet,
+            max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
+            max_columns=settings.max_columns,
+        )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.domain.rules import Template
 from app.domain.validation import DateOrder
+
+if TYPE_CHECKING:
+    from app.services.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +27,23 @@ class ValidateOptions:
     max_cell_chars: int = 65536
     bad_rows_limit: int = 100_000
     preview_rows: int = 20
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        *,
+        datasource: str | None = None,
+        template: Template | None = None,
+        date_order: DateOrder | None = None,
+        timestamp_column: str | None = None,
+    ) -> ValidateOptions:
+        """The configured time zone and cell limit, with the choices made for this file."""
+        return cls(
+            template=template,
+            timezone=settings.default_timezone,
+            date_order=date_order,
+            timestamp_column=timestamp_column,
+            datasource=datasource,
+            max_cell_chars=settings.max_cell_chars,
+        )
