@@ -12,7 +12,7 @@ import click
 from app.domain.validation import DateOrder, ValidationReport, Verdict
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
 from app.services.report_export import export_bad_rows, report_to_dict, report_to_json
-from app.services.settings import load_settings
+from app.services.settings import Settings, load_settings
 from app.services.staging import StagingOptions, validate_and_stage
 from app.services.template_files import TemplateError, load_template
 from app.services.validation import ValidateOptions, validate_source
@@ -65,8 +65,8 @@ def _common_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-def _inputs(kwargs: dict[str, object]) -> _Inputs:
-    settings = load_settings()
+def _inputs(kwargs: dict[str, object], settings: Settings | None = None) -> _Inputs:
+    settings = settings or load_settings()
     template = None
     template_path = kwargs.get("template_path")
     if isinstance(template_path, Path):
@@ -257,7 +257,7 @@ def stage_command(
     """Validate FILE and write the typed staging file Druid will read into --out."""
     settings = load_settings()
     try:
-        inputs = _inputs(kwargs)
+        inputs = _inputs(kwargs, settings)
         source = open_source(file, inputs.read)
     except (UnreadableFileError, TemplateError) as exc:
         _unreadable(exc, as_json, file)

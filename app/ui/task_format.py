@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.domain.tasks import Task, TaskState
-from app.ui.transfer_rate import TransferView, human_eta, human_speed
+from app.ui.transfer_rate import TransferView
 
 STATE_LABELS: dict[TaskState, str] = {
     TaskState.QUEUED: "Queued",
@@ -125,6 +125,16 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TB"  # unreachable; keeps type checkers content
+
+
+def human_speed(bytes_per_second: float) -> str:
+    return f"{human_size(round(bytes_per_second))}/s"
+
+
+def human_eta(seconds: float) -> str:
+    # Never "<1s left": a transfer still under way has at least a second to go as far as anyone
+    # reading the cell is concerned.
+    return f"{human_duration(max(1, round(seconds)))} left"
 
 
 def duration_seconds(task: Task, now: datetime | None = None) -> float:

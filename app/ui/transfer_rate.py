@@ -53,26 +53,6 @@ def view_of_upload(tick: UploadProgress) -> TransferView:
     return TransferView(tick.bytes_per_second, tick.eta_seconds)
 
 
-def human_speed(bytes_per_second: float) -> str:
-    value = bytes_per_second
-    for unit in ("B/s", "KB/s", "MB/s"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B/s" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB/s"
-
-
-def human_eta(seconds: float) -> str:
-    whole = round(seconds)
-    if whole < 60:
-        return f"{max(whole, 1)}s left"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s left"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m left"
-
-
 class TransferTracker:
     """Per uploading task: this desk's own ticks (speed and ETA) or the feed's fractions (ETA)."""
 

@@ -6,8 +6,8 @@ import pytest
 
 from app.domain.tasks import TaskState
 from app.domain.transfer import UploadProgress
-from app.ui.task_format import stage_view
-from app.ui.transfer_rate import FractionRate, TransferView, human_eta, human_speed, view_of_upload
+from app.ui.task_format import human_eta, human_speed, stage_view
+from app.ui.transfer_rate import FractionRate, TransferView, view_of_upload
 
 from .ui_helpers import make_task
 
