@@ -18,6 +18,7 @@ from app.pipeline.local import upload_configured
 from app.services.reading import ReadOptions, UnreadableFileError
 from app.services.settings import Settings
 from app.services.store import TaskStore
+from app.services.validation.datasource_name import datasource_issues
 
 if TYPE_CHECKING:
     # Imported where used: the window imports this module, and the reading and sampling
@@ -112,8 +113,6 @@ class ReplaceFigures:
 
 def datasource_problem(name: str) -> str | None:
     """Druid's naming rules for a datasource; the reason in words, or None when it is fine."""
-    from app.services.validation.rules import datasource_issues  # noqa: PLC0415 - see top
-
     issues = datasource_issues(name)
     return issues[0].message if issues else None
 

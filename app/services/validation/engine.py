@@ -24,14 +24,10 @@ from app.services.validation import checks as row_checks
 from app.services.validation import overview, profiling
 from app.services.validation import timestamps as ts
 from app.services.validation.column_types import TypedColumn, decide, with_examples
+from app.services.validation.datasource_name import datasource_issues
 from app.services.validation.options import ValidateOptions
 from app.services.validation.output import OutputSpec, TimeSpec, time_expr, value_expr
-from app.services.validation.rules import (
-    RowCheck,
-    column_name_issues,
-    datasource_issues,
-    missing_required,
-)
+from app.services.validation.rules import RowCheck, column_name_issues, missing_required
 from app.services.validation.scan import run_scan
 from app.services.validation.time_column import ColumnView, TimeDecision, decide_time
 

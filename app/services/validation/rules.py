@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,35 +31,6 @@ class RowCheck:
 
     def describe(self, value: str | None) -> str:
         return self.message.replace("{value}", "" if value is None else value)
-
-
-def datasource_issues(name: str | None) -> list[ValidationIssue]:
-    """Druid's own id rules for datasource names, checked before anything is uploaded."""
-    if name is None:
-        return []
-    problems: list[str] = []
-    if not name.strip():
-        problems.append("it is empty")
-    if name.startswith("."):
-        problems.append("it starts with '.'")
-    if "/" in name:
-        problems.append("it contains '/'")
-    if re.search(r"[\t\n\r\x0b\x0c\u2028\u2029]", name):
-        problems.append("it contains a tab or line break")
-    if len(name) > 255:
-        problems.append("it is longer than 255 characters")
-    return (
-        [
-            ValidationIssue(
-                Severity.ERROR,
-                "bad_datasource_name",
-                f"'{name}' is not a valid Druid datasource name: {', '.join(problems)}.",
-                value=name,
-            )
-        ]
-        if problems
-        else []
-    )
 
 
 def column_name_issues(
