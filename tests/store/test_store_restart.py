@@ -119,6 +119,13 @@ def test_listeners_survive_restart_and_resync_missed_changes(own_server: TempPos
             f"ALTER ROLE {WATCHER} NOLOGIN",
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{WATCHER}'",
         )
+        # pg_terminate_backend only signals the backends: a notification already on its way may
+        # still arrive. Once every feed has noticed the loss nothing can, so the window opens then.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(f.status is FeedStatus.LIVE for f in feeds):
+            time.sleep(0.02)
+        assert not any(f.status is FeedStatus.LIVE for f in feeds)
+        time.sleep(0.1)  # a writer's commit time is taken just after its commit returns
         window_start = time.monotonic()
         time.sleep(1.5)
         window_end = time.monotonic()

@@ -321,6 +321,9 @@ def test_real_druid_read_on_a_worker(
     assert json.loads(section.spec_text.toPlainText())["id"] == spec.task_id
 
     # One read per task at a time: a second request while one runs is kept and run after it.
+    # The first read's finished signal comes before its done: wait until it has let go, or both
+    # requests below would fold into the single read that follows it.
+    qtbot.waitUntil(lambda: not controller._druid_reads, timeout=10_000)
     with qtbot.waitSignals([controller.druidViewReady] * 2, timeout=60_000):
         assert controller.fetch_druid_view(task)
         assert controller.fetch_druid_view(task)
