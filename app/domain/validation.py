@@ -78,6 +78,14 @@ class ValueExample:
 
 
 @dataclass(frozen=True, slots=True)
+class NullMarkerCount:
+    """How often a null marker such as 'n/a' was read as an empty cell in one column."""
+
+    marker: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnProfile:
     """Everything the whole-file pass learned about one column."""
 
@@ -89,9 +97,13 @@ class ColumnProfile:
     distinct_estimate: int
     minimum: CellValue = None
     maximum: CellValue = None
-    disagreeing: int = 0  # values that do not fit the next stricter type
+    disagreeing: int = 0  # values that do not fit the type named in the evidence
     examples: tuple[ValueExample, ...] = ()
     overridden: bool = False
+    # Present values that do not fit the column's type: each is a row error (a typo such as
+    # 'three' in a number column), unless the type is overridden.
+    misfits: int = 0
+    null_markers: tuple[NullMarkerCount, ...] = ()  # read as empty, most frequent first
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,9 @@ def _column(profile: ColumnProfile) -> dict[str, Any]:
         "min": _cell(profile.minimum),
         "max": _cell(profile.maximum),
         "overridden": profile.overridden,
+        # Values that do not fit the type (each a row issue), and null markers read as empty.
+        "misfits": profile.misfits,
+        "null_markers": [{"marker": m.marker, "count": m.count} for m in profile.null_markers],
     }
 
 

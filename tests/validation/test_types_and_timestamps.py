@@ -23,11 +23,17 @@ def test_types_are_inferred_from_every_row_not_just_the_sample(write_file: Write
     outcome = validate_path(write_file("t.csv", "\n".join(lines) + "\n"))
     types = _types(outcome)
     assert types["count"] is ColumnType.DECIMAL
-    assert types["price"] is ColumnType.TEXT
+    # One word among 2,502 numbers is a typo in a number column, not a text column.
+    assert types["price"] is ColumnType.DECIMAL
     price = next(c for c in outcome.report.columns if c.name == "price")
-    assert price.disagreeing == 1
-    assert "1 of 2,502 values are not numbers" in price.evidence
+    assert price.disagreeing == 1 and price.misfits == 1
+    assert price.evidence == (
+        "decimal: 2,501 of 2,502 values are numbers; 1 does not fit (row 2503: 'oops')"
+    )
     assert price.examples[0].row == 2503 and price.examples[0].value == "oops"
+    mismatch = [i for i in outcome.report.issues if i.code == "type_mismatch"]
+    assert [(i.row, i.column, i.value) for i in mismatch] == [(2503, "price", "oops")]
+    assert outcome.report.verdict is Verdict.INVALID
     assert types["code"] is ColumnType.TEXT and "leading zeros" in _evidence(outcome, "code")
     assert outcome.report.rows == 2502
 

@@ -31,26 +31,27 @@ def _issue_from_check(check: RowCheck, row: int, value: str | None) -> Validatio
     )
 
 
-def count_checks(frame: pl.LazyFrame, checks: list[RowCheck]) -> list[tuple[RowCheck, int]]:
-    """One streaming pass; returns only the checks that fired, with their counts."""
+def count_checks(
+    frame: pl.LazyFrame, checks: list[RowCheck]
+) -> tuple[list[tuple[RowCheck, int]], int]:
+    """One streaming pass: the checks that fired with their counts, and the rows with errors."""
+    errors = [c.bad.fill_null(False) for c in checks if c.severity is Severity.ERROR]
+    flagged = pl.any_horizontal(errors) if errors else pl.lit(False)
     counts = (
         frame.select(
             [
-                c.bad.fill_null(False).cast(pl.Int64).sum().alias(str(i))
-                for i, c in enumerate(checks)
+                *[
+                    c.bad.fill_null(False).cast(pl.Int64).sum().alias(str(i))
+                    for i, c in enumerate(checks)
+                ],
+                flagged.cast(pl.Int64).sum().alias("\x1ferror_rows"),
             ]
         )
         .collect(engine="streaming")
         .row(0)
     )
-    return [(c, int(n)) for c, n in zip(checks, counts, strict=True) if n]
-
-
-def count_rows(frame: pl.LazyFrame, checks: list[RowCheck]) -> int:
-    if not checks:
-        return 0
-    flagged = pl.any_horizontal([c.bad.fill_null(False) for c in checks])
-    return int(frame.select(flagged.cast(pl.Int64).sum()).collect(engine="streaming").item())
+    firing = [(c, int(n)) for c, n in zip(checks, counts[:-1], strict=True) if n]
+    return firing, int(counts[-1] or 0)
 
 
 def any_bad(checks: list[RowCheck]) -> pl.Expr:
@@ -82,6 +83,8 @@ def collect_bad_rows(
             if check.report and shown < EXAMPLES_PER_CHECK and len(issues) < _MAX_ROW_ISSUES:
                 issues.append(_issue_from_check(check, int(rows_col[index]), values[index]))
                 shown += 1
+    # In file order, as the user reads the file (checks of one row keep their order).
+    issues.sort(key=lambda issue: issue.row or 0)
     export = data.drop([f"\x1fcheck{i}" for i in range(len(firing))]).with_columns(
         pl.Series(REASON_COLUMN, ["; ".join(r) for r in reasons], dtype=pl.String)
     )
@@ -109,16 +112,10 @@ def profile_checks(
     checks: list[RowCheck] = []
     ts_name = time.spec.column if time.spec else None
     for name, item in typed.items():
-        if item.misfit is not None:
-            kind = item.profile.type.value
+        # The time column's unreadable values are reported once, as bad_timestamp below.
+        if item.misfit is not None and name != ts_name:
             checks.append(
-                RowCheck(
-                    "type_mismatch",
-                    name,
-                    Severity.ERROR,
-                    item.misfit,
-                    f"'{{value}}' is not a valid {kind}.",
-                )
+                RowCheck("type_mismatch", name, Severity.ERROR, item.misfit, item.mismatch)
             )
         if facts[name].is_text and facts[name].count("max_bytes") > max_cell_chars:
             limit = max_cell_chars

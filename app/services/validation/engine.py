@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,14 +17,21 @@ from app.domain.validation import (
     TimestampChoice,
     ValidationIssue,
     ValidationReport,
+    ValueExample,
     Verdict,
 )
 from app.services.reading.source import ROW_COLUMN, SourceTable
 from app.services.validation import checks as row_checks
 from app.services.validation import overview, profiling
 from app.services.validation import timestamps as ts
-from app.services.validation.column_types import TypedColumn, decide, with_examples
+from app.services.validation.column_types import (
+    TypedColumn,
+    add_examples,
+    decide,
+    with_examples,
+)
 from app.services.validation.datasource_name import datasource_issues
+from app.services.validation.null_markers import marker_issues, with_marker_columns
 from app.services.validation.options import ValidateOptions
 from app.services.validation.output import OutputSpec, TimeSpec, time_expr, value_expr
 from app.services.validation.rules import RowCheck, column_name_issues, missing_required
@@ -108,6 +115,15 @@ def _layout(
     return _Layout(time.spec, columns)
 
 
+def _normalised(
+    frame: pl.LazyFrame, text_columns: list[str], strip: Collection[str], markers: bool
+) -> pl.LazyFrame:
+    """Null markers read as empty (trimmed first where asked); `markers` keeps them for counting."""
+    if markers:
+        frame = with_marker_columns(frame, text_columns, strip)
+    return frame.with_columns([profiling.normalise_text(c, strip=c in strip) for c in text_columns])
+
+
 def _attach(facts: list[profiling.ColumnFacts], measured: dict[str, Any]) -> None:
     """Every column reads its figures from the same result of the latest pass."""
     for item in facts:
@@ -156,11 +172,8 @@ def validate_source(
 
     schema = source.frame.collect_schema()
     text_columns = [c for c in source.columns if schema[c] == pl.String]
-    unstripped = source.frame.with_columns(
-        [profiling.normalise_text(c, strip=False) for c in text_columns]
-    )
-    stripped = source.frame.with_columns([profiling.normalise_text(c) for c in text_columns])
-    frame = unstripped
+    frame = _normalised(source.frame, text_columns, (), markers=False)
+    stripped = _normalised(source.frame, text_columns, text_columns, markers=False)
     sample = stripped.head(profiling.SAMPLE_ROWS).collect()
     facts_list = profiling.plan_candidates(sample, source.columns, decimal_comma, zone)
     facts = {f.name: f for f in facts_list}
@@ -195,7 +208,7 @@ def validate_source(
                 speculation, facts, decimal_comma, zone, source.date1904, True, constant
             )
     result = run_scan(
-        frame,
+        _normalised(source.frame, text_columns, (), markers=True),
         fast.derived,
         fast.aggs + days_aggs,
         output_exprs,
@@ -215,11 +228,14 @@ def validate_source(
         if result.values.get(f"{c}{profiling.SEP}padded", 0) or not facts[c].speculation_holds()
     ]
     if padded:
-        frame = source.frame.with_columns(
-            [profiling.normalise_text(c, strip=c in padded) for c in text_columns]
-        )
+        frame = _normalised(source.frame, text_columns, padded, markers=False)
         fast = profiling.fast_pass(facts_list, decimal_comma, zone)
-        result = run_scan(frame, fast.derived, fast.aggs + days_aggs, cancelled=cancelled)
+        result = run_scan(
+            _normalised(source.frame, text_columns, padded, markers=True),
+            fast.derived,
+            fast.aggs + days_aggs,
+            cancelled=cancelled,
+        )
         _attach(facts_list, result.values)
 
     # Pass 2, only for columns whose guess failed: test every plausible type, for the evidence.
@@ -232,7 +248,8 @@ def validate_source(
     typed: dict[str, TypedColumn] = {}
     for name in source.columns:
         rule = template.rule(name) if template else None
-        typed[name] = decide(facts[name], rows, decimal_comma, rule.type if rule else None)
+        typed[name] = decide(facts[name], rows, decimal_comma, rule.type if rule else None, zone)
+        issues.extend(marker_issues(name, typed[name].profile.null_markers))
     if rows == 0:
         issues.append(
             ValidationIssue(
@@ -240,7 +257,6 @@ def validate_source(
             )
         )
 
-    typed = with_examples(frame, typed)
     final_views = {n: ColumnView(t.profile.type, t.formats) for n, t in typed.items()}
     time = decide_time(
         final_views,
@@ -276,6 +292,9 @@ def validate_source(
             )
     chosen = time.choice
     ts_name = time.spec.column if time.spec else None
+    # Misfits in a typed column become row issues below; those name the examples too.
+    reported = {n for n, t in typed.items() if t.misfit is not None and n != ts_name}
+    typed = with_examples(frame, typed, skip=reported)
 
     profiles: list[ColumnProfile] = []
     for name in source.columns:
@@ -325,15 +344,15 @@ def validate_source(
     bad_rows: pl.DataFrame | None = None
     exclude: pl.Expr | None = None
     if checks and rows:
-        firing = row_checks.count_checks(frame, checks)
+        firing, error_rows = row_checks.count_checks(frame, checks)
         if firing:
             errors_only = [c for c, _ in firing if c.severity is Severity.ERROR]
-            error_rows = row_checks.count_rows(frame, errors_only)
             exclude = row_checks.any_bad(errors_only) if errors_only else None
             bad_rows, row_issues = row_checks.collect_bad_rows(
                 frame, firing, options.bad_rows_limit
             )
             issues.extend(row_issues)
+            profiles = _with_row_examples(profiles, row_issues, reported)
             for check, count in firing:
                 if check.report and count > row_checks.EXAMPLES_PER_CHECK:
                     issues.append(
@@ -405,6 +424,17 @@ def validate_source(
             speculation == layout and error_rows == 0 and output_exprs is not None and not padded
         )
     return ValidationOutcome(report, plan, bad_rows, time_range, confirmed)
+
+
+def _with_row_examples(
+    profiles: list[ColumnProfile], row_issues: list[ValidationIssue], columns: set[str]
+) -> list[ColumnProfile]:
+    """Name the first misfits of typed columns in their evidence, from the row issues."""
+    found: dict[str, list[ValueExample]] = {}
+    for issue in row_issues:
+        if issue.code == "type_mismatch" and issue.column in columns and issue.row is not None:
+            found.setdefault(issue.column, []).append(ValueExample(issue.row, issue.value or ""))
+    return [add_examples(p, tuple(found.get(p.name, ()))) for p in profiles]
 
 
 def _output_exprs(

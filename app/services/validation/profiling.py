@@ -10,14 +10,15 @@ import polars as pl
 
 from app.domain.validation import CellValue, ColumnType
 from app.services.validation import timestamps as ts
-from app.services.validation.scan import Agg, distinct_of, max_of, min_of, sum_of
+from app.services.validation.null_markers import NULL_TOKENS, marker_column
+from app.services.validation.scan import Agg, counts_of, distinct_of, max_of, min_of, sum_of
 from app.services.validation.timestamps import TimestampFormat
 
-NULL_TOKENS = ("", "NULL", "null", "N/A", "n/a", "#N/A")
 SAMPLE_ROWS = 2000
 SEP = "\x1f"
 # A type stays under test in the evidence pass when at least this share of sampled values fit
-# it, so the report can say "text, because 3 values are not numbers" instead of just "text".
+# it, so the column can be typed despite a few misfits (see misfits.py), or the report can say
+# "text, because 3 values are not numbers" instead of just "text".
 _CANDIDATE_SHARE = 0.5
 _BOOL_WORDS = ("true", "false")
 _EXCEL_SERIAL_RANGE = (1.0, 2_958_465.0)  # 1900-01-01 .. 9999-12-31
@@ -134,7 +135,7 @@ class ColumnFacts:
             return not self.speculation_holds()
         if self.sample_leading_zero is not None:
             return False
-        return self.test_integer or self.test_decimal or bool(self.formats)
+        return self.test_integer or self.test_decimal or self.test_boolean or bool(self.formats)
 
 
 def _share(ok: int, total: int) -> float:
@@ -168,7 +169,7 @@ def _speculate(item: ColumnFacts, values: pl.Series, decimal_comma: bool, zone: 
     # Digits that overflow a 64-bit integer still read as integers, so the overflow is reported.
     item.test_integer = _share(int_ok, total) >= _CANDIDATE_SHARE or digits == total
     item.test_decimal = _share(float_ok, total) >= _CANDIDATE_SHARE
-    item.test_boolean = bool_ok == total
+    item.test_boolean = _share(bool_ok, total) >= _CANDIDATE_SHARE
     item.formats = [
         f
         for f, ok in zip(ts.FORMATS, parsed, strict=True)
@@ -250,6 +251,12 @@ def _text_checks(
     def key(suffix: str) -> str:
         return f"{name}{SEP}{suffix}"
 
+    def misfits(suffix: str, typed: pl.Expr) -> None:
+        # Distinct values that do not fit a type: a few typos, or another vocabulary (codes)?
+        # Only the evidence pass asks, and the sketch sees only the misfits, so it stays cheap.
+        if evidence:
+            plan.aggs.append(distinct_of(key(f"bad:{suffix}"), pl.when(typed.is_null()).then(x)))
+
     if integer:
         plan.derived.append(to_integer(x).alias(derived_name(name, "int")))
         as_int = pl.col(derived_name(name, "int"))
@@ -262,6 +269,7 @@ def _text_checks(
                 as_int.is_not_null() & x.str.starts_with("0") & (x.str.len_bytes() > 1),
             ),
         ]
+        misfits("int", as_int)
     if decimal or (integer and evidence):
         plan.derived.append(finite_float(x, decimal_comma).alias(derived_name(name, "float")))
         as_float = pl.col(derived_name(name, "float"))
@@ -270,6 +278,7 @@ def _text_checks(
             min_of(key("float_min"), as_float),
             max_of(key("float_max"), as_float),
         ]
+        misfits("float", as_float)
         if integer:
             too_big = as_float.abs() >= 2.0**63
             plan.aggs.append(
@@ -277,6 +286,11 @@ def _text_checks(
             )
     if boolean:
         plan.aggs.append(sum_of(key("bool_ok"), x.str.to_lowercase().is_in(_BOOL_WORDS)))
+        if evidence:
+            # Typed booleans read yes/no/1/0 too: count what the staged value would accept.
+            as_bool = to_boolean(x)
+            plan.aggs.append(sum_of(key("bool_fit"), as_bool.is_not_null()))
+            misfits("bool", as_bool)
     patterns = {f.pattern for f in formats}
     for fmt in formats:
         column = derived_name(name, f"ts:{fmt.pattern}")
@@ -287,6 +301,7 @@ def _text_checks(
             min_of(key(f"ts_min:{fmt.pattern}"), parsed),
             max_of(key(f"ts_max:{fmt.pattern}"), parsed),
         ]
+        misfits(f"ts:{fmt.pattern}", parsed)
         if fmt.twin and fmt.twin in patterns:
             twin = pl.col(derived_name(name, f"ts:{fmt.twin}"))
             plan.aggs.append(
@@ -299,7 +314,10 @@ def _text_checks(
 def fast_pass(
     facts: list[ColumnFacts], decimal_comma: bool, zone: str, check_padding: bool = False
 ) -> PassPlan:
-    """Check each column's guessed type on every row, plus the profile every column gets."""
+    """Check each column's guessed type on every row, plus the profile every column gets.
+
+    The frame must carry the null-marker columns of its text columns (`with_marker_columns`).
+    """
     plan = PassPlan()
     for item in facts:
         name = item.name
@@ -310,7 +328,10 @@ def fast_pass(
 
         plan.aggs += [sum_of(key("nonnull"), x.is_not_null()), distinct_of(key("distinct"), x)]
         if item.is_text:
-            plan.aggs.append(max_of(key("max_bytes"), x.str.len_bytes()))
+            plan.aggs += [
+                max_of(key("max_bytes"), x.str.len_bytes()),
+                counts_of(key("markers"), pl.col(marker_column(name))),
+            ]
             # Padding in a number or date breaks its type check and is caught that way; only
             # text needs the explicit (and costly) look at the first and last characters.
             if check_padding and item.speculative is ColumnType.TEXT:

@@ -8,7 +8,7 @@ import polars as pl
 
 from app.domain.validation import ColumnType, DateOrder
 from app.services.reading.source import SourceTable
-from app.services.validation import profiling
+from app.services.validation import misfits, profiling
 from app.services.validation import timestamps as ts
 from app.services.validation.time_column import ColumnView, candidates
 
@@ -111,7 +111,15 @@ def look_at_sample(
     columns: list[SampleColumn] = []
     for item in facts:
         kind = item.speculative if item.is_text else _native_type(item.dtype)
-        views[item.name] = ColumnView(kind, tuple(item.spec_formats))
+        formats = tuple(item.spec_formats)
+        if item.is_text and kind is ColumnType.TEXT:
+            # The rule the whole-file validation applies, so a typo does not show as text here.
+            values = sample.get_column(item.name).drop_nulls()
+            typed = misfits.sample_candidates(values, item, source.decimal_comma, zone)
+            pick = misfits.choose(typed, len(values), values.n_unique())
+            if pick is not None:
+                kind, formats = pick.type, pick.formats
+        views[item.name] = ColumnView(kind, formats)
         columns.append(SampleColumn(item.name, kind))
     ranked = candidates(views, by_name)
     # Columns where at least half the sampled values are dates come last: worth offering.
@@ -131,10 +139,10 @@ def look_at_sample(
                 TimestampCandidate(name, (ts.NATIVE if native else ts.EXCEL_SERIAL,), len(values))
             )
             continue
-        formats = item.spec_formats or item.formats
-        patterns = tuple(f.pattern for f in formats)
+        known = list(views[name].formats) or item.formats
+        patterns = tuple(f.pattern for f in known)
         day = month = 0
-        if formats and formats[0].twin is not None:
-            day, month = _order_counts(values, formats[0].pattern, zone)
+        if known and known[0].twin is not None:
+            day, month = _order_counts(values, known[0].pattern, zone)
         found.append(TimestampCandidate(name, patterns, len(values), day, month))
     return SampleLook(sample.height, tuple(columns), tuple(found))

@@ -161,6 +161,9 @@ def decide_time(
                 else:
                     reason = f"only the {words} reading fits every value; read as {first.label}"
         parsed = item.count(f"ts_ok:{chosen.pattern}") if measured else nonnull
+        if parsed < nonnull and reason.startswith("every value"):
+            # A column typed despite a few misfits: say so; each misfit is a row error.
+            reason = f"{parsed:,} of {nonnull:,} values read as {chosen.label}"
         decision.spec = TimeSpec(column, chosen.pattern)
         decision.choice = TimestampChoice(
             column, chosen.pattern, order, zone, parsed, nonnull - parsed, reason

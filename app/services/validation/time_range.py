@@ -9,10 +9,10 @@ import polars as pl
 
 from app.services.reading.detect import ContainerKind, detect
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.opener import open_source
 from app.services.reading.options import ReadOptions
-from app.services.reading.source import open_source
-from app.services.validation import profiling
 from app.services.validation import timestamps as ts
+from app.services.validation.null_markers import NULL_TOKENS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def _parse(values: pl.Expr, dtype: pl.DataType, request: TimeRangeRequest) -> pl
     if known is None:
         raise ValueError(f"'{request.column}' has no date format to read it with")
     text = values if dtype == pl.String else values.cast(pl.String)
-    cleaned = pl.when(text.str.strip_chars().is_in(profiling.NULL_TOKENS)).then(None)
+    cleaned = pl.when(text.str.strip_chars().is_in(NULL_TOKENS)).then(None)
     return ts.parse_text(cleaned.otherwise(text.str.strip_chars()), known, request.zone)
 
 
