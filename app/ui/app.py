@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app import __version__
 from app.domain.tasks import TaskState
 from app.domain.validation import Verdict
-from app.pipeline.local import ValidationResult
+from app.pipeline.runner import RunResult
 from app.services.settings import Settings, load_settings, log_dir
 from app.ui.controller import DeskController
 from app.ui.crash import CrashReporter, setup_logging
@@ -152,7 +152,7 @@ def self_test(window: MainWindow, sample: Path) -> str | None:
     payload = done.args[0]
     if isinstance(payload, WorkerFailure):
         return f"{payload.name} failed: {payload.message}"
-    if not isinstance(payload, ValidationResult):
+    if not isinstance(payload, RunResult):
         return f"the sample was refused: {payload}"
     if payload.report is None or payload.report.verdict is not Verdict.VALID:
         return f"the sample did not validate: {payload.message}"

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.pipeline.connections import ConnectionCheck, Outcome, probe_druid, probe_s3
 from app.pipeline.session import SessionInfo
 from app.services.settings import Settings
+from app.ui.window_parts import WindowParts
 from app.ui.workers import WorkerContext, WorkerFailure
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
 
 # Often enough to notice an expired key or a Druid restart before the next upload needs it, and
 # rare enough to cost nothing: each probe is one small request.
@@ -26,15 +23,15 @@ class ConnectionHealth(QObject):
 
     checked = Signal(object)  # ConnectionCheck
 
-    def __init__(self, window: MainWindow, interval_ms: int = HEALTH_INTERVAL_MS) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, parts: WindowParts, interval_ms: int = HEALTH_INTERVAL_MS) -> None:
+        super().__init__(parts.window)
+        self._controller = parts.controller
         self._in_flight: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.check_now)
-        window.controller.sessionReady.connect(self._session_ready)
-        self.checked.connect(window.status.show_health)
+        parts.controller.sessionReady.connect(self._session_ready)
+        self.checked.connect(parts.status.show_health)
 
     @Slot(SessionInfo)
     def _session_ready(self, _info: SessionInfo) -> None:
@@ -46,7 +43,7 @@ class ConnectionHealth(QObject):
 
     @Slot()
     def check_now(self) -> None:
-        session = self._window.controller.session
+        session = self._controller.session
         if session is None:
             return
         settings: Settings = session.settings
@@ -68,7 +65,7 @@ class ConnectionHealth(QObject):
         def failed(failure: WorkerFailure) -> None:
             self._probe_failed(service, failure)
 
-        self._window.controller.workers.start(
+        self._controller.workers.start(
             f"check the {service} connection", run,
             on_finished=self._answered, on_failed=failed,
         )
@@ -83,5 +80,5 @@ class ConnectionHealth(QObject):
         self.checked.emit(ConnectionCheck(service, Outcome.FAILED, failure.message))
 
 
-def install_connection_health(window: MainWindow) -> ConnectionHealth:
-    return ConnectionHealth(window)
+def install_connection_health(parts: WindowParts) -> ConnectionHealth:
+    return ConnectionHealth(parts)

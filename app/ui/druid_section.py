@@ -1,16 +1,11 @@
-"""The details panel's Druid tab and the "Open in Druid console" action for the selected task."""
+"""The details panel's Druid tab: a Druid task's state, row counts, log and spec."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QModelIndex, QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
-    QAction,
-    QDesktopServices,
     QFontDatabase,
     QGuiApplication,
-    QKeySequence,
     QResizeEvent,
     QTextCursor,
 )
@@ -25,20 +20,14 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.druid import DruidTaskState, RowStats
-from app.domain.tasks import Task, TaskState
-from app.pipeline.druid_view import LOG_LINES, DruidTaskView, SpecSource, console_url
-from app.pipeline.session import SessionInfo
+from app.pipeline.druid_view import LOG_LINES, DruidTaskView, SpecSource
 from app.ui.task_format import TONE_COLORS, Tone, human_duration, local_time
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
 
 NOT_CONFIGURED = (
     "Druid is not configured on this desk: add its URL in Settings to see each task's Druid "
@@ -56,8 +45,6 @@ NO_LOG = (
     "into its own log, so ask the cluster's operator."
 )
 LOG_UNANSWERED = "Druid did not return the task log this time; Refresh asks again."
-_SHORTCUT = "Ctrl+Shift+D"
-_CACHED_VIEWS = 64
 _STATE_TONES = {
     DruidTaskState.WAITING: Tone.NEUTRAL,
     DruidTaskState.PENDING: Tone.NEUTRAL,
@@ -106,7 +93,7 @@ def _monospace(name: str, *, wrap: bool) -> QPlainTextEdit:
     return text
 
 
-def _copy(text: str) -> None:
+def copy_text(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
 
 
@@ -133,7 +120,7 @@ class DruidSection(QWidget):
         self.copy_id_button = QToolButton()
         self.copy_id_button.setText("Copy id")
         self.copy_id_button.setToolTip("Copy the Druid task id to the clipboard")
-        self.copy_id_button.clicked.connect(lambda: _copy(self.task_id_field.text()))
+        self.copy_id_button.clicked.connect(lambda: copy_text(self.task_id_field.text()))
         self.console_button = QToolButton()  # given the window's action by the presenter
         self.console_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.console_button.hide()
@@ -187,14 +174,14 @@ class DruidSection(QWidget):
         self.copy_log_button = QToolButton()
         self.copy_log_button.setText("Copy log")
         self.copy_log_button.setToolTip("Copy these log lines to the clipboard")
-        self.copy_log_button.clicked.connect(lambda: _copy(self.log_text.toPlainText()))
+        self.copy_log_button.clicked.connect(lambda: copy_text(self.log_text.toPlainText()))
         self.log_box = self._box(self.log_caption, self.log_text, self.copy_log_button)
         self.spec_caption = QLabel("Ingestion spec")
         self.spec_text = _monospace("Ingestion spec", wrap=False)
         self.copy_spec_button = QToolButton()
         self.copy_spec_button.setText("Copy spec")
         self.copy_spec_button.setToolTip("Copy the ingestion spec (JSON) to the clipboard")
-        self.copy_spec_button.clicked.connect(lambda: _copy(self.spec_text.toPlainText()))
+        self.copy_spec_button.clicked.connect(lambda: copy_text(self.spec_text.toPlainText()))
         self.spec_box = self._box(self.spec_caption, self.spec_text, self.copy_spec_button)
         self.panes = QSplitter(Qt.Orientation.Horizontal)
         self.panes.addWidget(self.log_box)
@@ -326,136 +313,3 @@ class DruidSection(QWidget):
             self.spec_text.setPlainText(view.spec_json or "")  # unchanged: keep the scroll place
         self.spec_text.setPlaceholderText("Druid has no spec for this task." if view.state else "")
         self.copy_spec_button.setEnabled(bool(view.spec_json))
-
-
-class DruidPresenter(QObject):
-    """Keeps the Druid tab and the console action on the window's selected task."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.controller = window.controller
-        self.section: DruidSection = window.details.druid
-        self._views: dict[str, DruidTaskView] = {}
-        self._asked: dict[str, TaskState] = {}  # the task's state when Druid was last asked
-        self._shown: tuple[str, TaskState, str | None] | None = None  # what sync last showed
-        self._session_open = False
-
-        keys = QKeySequence(_SHORTCUT)
-        tip = "Open the Druid web console's Ingestion view; the task id is copied for its filter"
-        action = QAction("Open in Druid console", window)
-        action.setShortcut(keys)
-        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.setStatusTip(tip)
-        action.triggered.connect(self.open_console)
-        window.addAction(action)
-        self.console_action = action
-        window.icons.add(action, "open-external")
-        toolbar = window.findChild(QToolBar, "tasksToolbar")
-        if toolbar is not None:
-            toolbar.insertAction(window.settings_action, action)
-            toolbar.insertSeparator(window.settings_action)
-        self.section.console_button.setDefaultAction(action)
-        self.section.console_button.show()
-
-        self.section.refreshRequested.connect(self.refresh)
-        self.controller.druidViewReady.connect(self._view_ready)
-        self.controller.sessionReady.connect(self._session_ready)
-        window.table.selectionModel().currentRowChanged.connect(self._selection_changed)
-        window.model.dataChanged.connect(self._model_changed)
-        self.sync()
-
-    def console_url(self, task: Task | None) -> str | None:
-        druid_url = self.controller.settings.druid_url
-        if task is None or not task.druid_task_id or not druid_url:
-            return None
-        return console_url(druid_url, task.druid_task_id)
-
-    @Slot()
-    def open_console(self) -> None:
-        task = self.window.selected_task()
-        url = self.console_url(task)
-        if task is None or url is None or task.druid_task_id is None:
-            return
-        # Druid 25's console cannot be opened at one task: its task table is filtered by id.
-        _copy(task.druid_task_id)
-        if QDesktopServices.openUrl(QUrl(url)):
-            self.window.status.showMessage(
-                f"Opened the Druid console; task id {task.druid_task_id} is on the clipboard "
-                "for its task filter.",
-                8000,
-            )
-        else:
-            self.window.status.showMessage(f"No browser could open {url}", 8000)
-
-    @Slot()
-    def refresh(self) -> None:
-        self.sync(force=True)
-
-    def sync(self, *, force: bool = False) -> None:
-        """Show the selected task and ask Druid when it is new here, moved on, or `force`."""
-        task = self.window.selected_task()
-        self.console_action.setEnabled(self.console_url(task) is not None)
-        self._shown = None if task is None else (task.id, task.state, task.druid_task_id)
-        section = self.section
-        if task is None:
-            section.show_message(NO_SELECTION)
-            return
-        if not self.controller.settings.druid_url:
-            section.show_message(NOT_CONFIGURED)
-            return
-        if not task.druid_task_id:
-            section.show_message(NOT_SUBMITTED)
-            return
-        if not self.controller.can_ask_druid():
-            section.show_message(NEEDS_CONNECTION if self._session_open else OPENING)
-            return
-        known = self._views.get(task.id)
-        if known is not None and known.druid_task_id == task.druid_task_id:
-            section.show_view(known)
-        else:
-            section.show_pending(task.druid_task_id)
-        # Asked once per task state, however often the task is shown again.
-        if force or self._asked.get(task.id) is not task.state:
-            self._asked[task.id] = task.state
-            section.set_busy(self.controller.fetch_druid_view(task))
-
-    @Slot(SessionInfo)
-    def _session_ready(self, _info: SessionInfo) -> None:
-        self._session_open = True
-        self.sync()
-
-    @Slot(QModelIndex, QModelIndex)
-    def _selection_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
-        self.section.set_busy(False)
-        self.sync()
-
-    @Slot(QModelIndex, QModelIndex)
-    def _model_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
-        task = self.window.selected_task()
-        if task is None:
-            return
-        row = self.window.model.row_of(task.id)
-        if row is None or not top_left.row() <= row <= bottom_right.row():
-            return
-        # The feed repaints running rows every second; only a move (or a Druid id) is news.
-        if (task.id, task.state, task.druid_task_id) != self._shown:
-            self.sync()
-
-    @Slot(object)
-    def _view_ready(self, view: DruidTaskView) -> None:
-        if view.task_id is None:
-            return
-        self._views.pop(view.task_id, None)
-        self._views[view.task_id] = view
-        while len(self._views) > _CACHED_VIEWS:
-            self._views.pop(next(iter(self._views)))
-        task = self.window.selected_task()
-        if task is not None and task.id == view.task_id:
-            self.section.set_busy(False)
-            self.section.show_view(view)
-
-
-def install_druid_section(window: MainWindow) -> DruidPresenter:
-    """Wire the details panel's Druid tab and the console action into the window."""
-    return DruidPresenter(window)

@@ -13,18 +13,17 @@ from app.domain.druid import SchemaDrift
 from app.domain.tasks import IngestMode
 from app.pipeline.look import (
     UPLOADS_NEED_REMOTE,
+    CheckFailed,
     DropLook,
     ReplaceFigures,
     drift_report,
     replace_figures,
     staged_columns,
 )
-from app.services.druid import DruidError
-from app.services.reading import UnreadableFileError
 from app.services.settings import Settings
 from app.ui.ingest_drafts import FileDraft
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.workers import WorkerContext, WorkerPool
+from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
 
 _DAY_MS = 86_400_000
 # A check starts once the choices stop changing for this long (typing a datasource name).
@@ -179,11 +178,18 @@ class ChecksPanel(QGroupBox):
                 drift = drift_report(look, choices, settings)
                 count = len(staged_columns(look, choices))
                 return _CheckOutcome(serial, describe_drift(drift, choices.datasource, count))
-            except (DruidError, UnreadableFileError, ValueError, OSError) as exc:
+            except CheckFailed as exc:
                 # Shown inline: the user sees the reason and can change the choice.
                 return _CheckOutcome(serial, f"Could not check with Druid: {exc}", error=True)
 
-        self._workers.start("check with Druid", check, on_finished=self._on_checked)
+        def failed(failure: WorkerFailure) -> None:
+            # An error `check` does not expect is shown here too: the panel never stays busy.
+            text = f"Could not check with Druid: {failure.message}"
+            self._on_checked(_CheckOutcome(serial, text, error=True))
+
+        self._workers.start(
+            "check with Druid", check, on_finished=self._on_checked, on_failed=failed
+        )
 
     @Slot(object)
     def _on_checked(self, outcome: _CheckOutcome) -> None:
@@ -220,7 +226,3 @@ class ChecksPanel(QGroupBox):
 
     def show_error(self, text: str) -> None:
         self._set(text, Tone.ERROR)
-
-    @property
-    def is_busy(self) -> bool:
-        return not self.busy.isHidden()

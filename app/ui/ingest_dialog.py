@@ -30,9 +30,9 @@ from app.domain.validation import DateOrder
 from app.pipeline.look import UPLOADS_NEED_REMOTE, DropLook, FileLook, look_at_file
 from app.services.settings import Settings
 from app.ui.ingest_checks import ChecksPanel
-from app.ui.ingest_drafts import FileDraft, IngestRequest, TemplateToSave, look_summary
+from app.ui.ingest_drafts import FileDraft, IngestRequest, look_summary
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.workers import WorkerContext, WorkerPool
+from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
 
 _ORDER_CHOICES = (
     ("Ask after validation", None),
@@ -48,6 +48,7 @@ class IngestDialog(QDialog):
     startRequested = Signal(object)  # IngestRequest
     checkFinished = Signal(str)  # the text the check panel now shows
     lookFinished = Signal(str)  # the file name looked at again (another sheet)
+    lookFailed = Signal(str)  # why another sheet could not be read (also shown in the dialog)
 
     def __init__(
         self,
@@ -407,8 +408,8 @@ class IngestDialog(QDialog):
         name = self.sheet.itemData(index)
         if draft is None or not isinstance(name, str) or name == draft.look.sheet:
             return
-        draft.sheet = name
-        self._look_again(draft, name)
+        previous, draft.sheet = draft.sheet, name
+        self._look_again(draft, name, previous)
 
     @Slot(object, bool)
     def _mode_toggled(self, button: object, checked: bool) -> None:
@@ -446,14 +447,26 @@ class IngestDialog(QDialog):
 
     # -- background looks and checks -----------------------------------------------------------
 
-    def _look_again(self, draft: FileDraft, sheet: str) -> None:
+    def _look_again(self, draft: FileDraft, sheet: str, previous: str | None) -> None:
         settings, templates, path = self._settings, self._drop.templates, draft.look.path
         self.checks.show_busy(f"Looking at sheet '{sheet}'…")
 
         def look(_: WorkerContext[None]) -> FileLook:
             return look_at_file(path, settings, templates, sheet=sheet)
 
-        self._workers.start(f"look at {path.name}", look, on_finished=self._on_looked)
+        def failed(failure: WorkerFailure) -> None:
+            # The file stays as last read: the sheet choice goes back, and the reason shows.
+            if draft.sheet == sheet:
+                draft.sheet = previous
+            if draft is self.current():
+                self._show(draft)
+            text = f"Could not read sheet '{sheet}' of {path.name}: {failure.message}"
+            self.checks.show_error(text)
+            self.lookFailed.emit(text)
+
+        self._workers.start(
+            f"look at {path.name}", look, on_finished=self._on_looked, on_failed=failed
+        )
 
     @Slot(object)
     def _on_looked(self, look: FileLook) -> None:
@@ -476,12 +489,7 @@ class IngestDialog(QDialog):
     def start(self) -> None:
         if not self.start_button.isEnabled():
             return
-        files = tuple((draft.look.path, draft.choices()) for draft in self._drafts)
-        templates = tuple(
-            TemplateToSave(draft.save_as, draft.look, draft.choices())
-            for draft in self._drafts
-            if draft.save_as and draft.look.problem is None
-        )
         self.checks.stop()
-        self.startRequested.emit(IngestRequest(files, templates, self.skip.isChecked()))
+        request = IngestRequest.from_drafts(self._drafts, skip=self.skip.isChecked())
+        self.startRequested.emit(request)
         self.accept()

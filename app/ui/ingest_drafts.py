@@ -27,6 +27,16 @@ class IngestRequest:
     templates: tuple[TemplateToSave, ...]
     skip_when_template_matches: bool
 
+    @classmethod
+    def from_drafts(cls, drafts: list[FileDraft], *, skip: bool) -> IngestRequest:
+        files = tuple((draft.look.path, draft.choices()) for draft in drafts)
+        templates = tuple(
+            TemplateToSave(draft.save_as, draft.look, draft.choices())
+            for draft in drafts
+            if draft.save_as and draft.look.problem is None
+        )
+        return cls(files, templates, skip)
+
 
 @dataclass
 class FileDraft:

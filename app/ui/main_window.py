@@ -8,18 +8,15 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -28,18 +25,18 @@ from PySide6.QtWidgets import (
 from app.domain.store import FeedStatus
 from app.domain.tasks import RETRYABLE_STATES, Task
 from app.pipeline.intake import SUPPORTED_LABEL, Refusal
-from app.pipeline.local import ValidationResult
+from app.pipeline.runner import RunResult
 from app.pipeline.session import SessionInfo, describe_connections
 from app.ui.connection_health import install_connection_health
 from app.ui.controller import DeskController
 from app.ui.details_panel import DetailsPanel
 from app.ui.drop_zone import DropZone
-from app.ui.druid_section import install_druid_section
+from app.ui.druid_presenter import install_druid_section
 from app.ui.empty_state import EmptyState
+from app.ui.failure_banner import FailureBanner
 from app.ui.icons import ActionIcons
 from app.ui.ingest_flow import IngestFlow
 from app.ui.notifications import install_notifications
-from app.ui.progress_delegate import ProgressDelegate
 from app.ui.quit_guard import QuitGuard
 from app.ui.resources import app_icon, sample_files
 from app.ui.review_action import install_review_action
@@ -47,27 +44,19 @@ from app.ui.settings_dialog import SavedSettings, SettingsDialog
 from app.ui.status_bar import DeskStatusBar
 from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.task_model import Column, TaskRole
+from app.ui.task_table import make_task_table
 from app.ui.theme import apply_theme_choice
+from app.ui.window_parts import TaskSelection, WindowParts
 from app.ui.window_state import HiddenTasks, restore_layout, save_layout
-from app.ui.workers import WorkerFailure
 
-_COLUMN_WIDTHS = {
-    Column.FILE: 190,
-    Column.DATASOURCE: 140,
-    Column.STATE: 100,
-    Column.PROGRESS: 300,
-    Column.ROWS: 70,
-    Column.SIZE: 70,
-    Column.OWNER: 80,
-    Column.CREATED: 120,
-}
 _FILE_FILTER = (
     "Spreadsheets (*.csv *.tsv *.txt *.tab *.gz *.xlsx *.xlsm *.xlsb *.xls *.ods);;All files (*)"
 )
 
 
 class MainWindow(QMainWindow):
+    """Builds the widgets and actions, then hands `parts` (never itself) to its satellites."""
+
     def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -83,10 +72,12 @@ class MainWindow(QMainWindow):
         self.banner.setAccessibleName("Messages")
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
+        self.failures = FailureBanner()  # every failure no one else shows, and the controller's
 
         self.proxy = TaskFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.table = self._make_table()
+        self.table = make_task_table(self.proxy)
+        self.selection = TaskSelection(self.table, self.proxy, self.model)
         self.state_filter = QComboBox()
         self.state_filter.setAccessibleName("Filter by state")
         self.state_filter.setToolTip("Show tasks in these states")
@@ -115,40 +106,25 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_stack()
         self._update_actions()
-        restore_layout(self)
+        self.parts = WindowParts(
+            window=self, controller=controller, model=self.model, proxy=self.proxy,
+            table=self.table, selection=self.selection, splitter=self.splitter,
+            details=self.details, status=self.status, toolbar=self.toolbar, icons=self.icons,
+            cancel_action=self.cancel_action, settings_action=self.settings_action,
+            failures=self.failures,
+        )
+        restore_layout(self.parts)
         self.hidden = HiddenTasks()
         for task_id in self.hidden.ids:
             self.model.hide_task(task_id)
-        self.notifications = install_notifications(self)
-        self.druid = install_druid_section(self)  # the Druid tab and the console action
-        self.review = install_review_action(self)  # answer or confirm a held task
-        self.health = install_connection_health(self)  # S3 and Druid in the status bar
-        self.quit_guard = QuitGuard(self)
+        self.notifications = install_notifications(self.parts)
+        self.druid = install_druid_section(self.parts)  # the Druid tab and the console action
+        self.review = install_review_action(self.parts)  # answer or confirm a held task
+        self.health = install_connection_health(self.parts)  # S3 and Druid in the status bar
+        self.quit_guard = QuitGuard(self.parts)
         self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------
-
-    def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("taskTable")
-        table.setAccessibleName("Tasks")
-        table.setModel(self.proxy)
-        table.setSortingEnabled(True)
-        table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(38)
-        table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(table))
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in _COLUMN_WIDTHS.items():
-            table.setColumnWidth(column, width)
-        return table
 
     def _action(
         self, text: str, shortcut: QKeySequence.StandardKey | str, tip: str
@@ -189,7 +165,7 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.quit_action.triggered.connect(self.close)
 
-        toolbar = QToolBar("Tasks")
+        self.toolbar = toolbar = QToolBar("Tasks")
         toolbar.setObjectName("tasksToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -230,6 +206,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 8, 10, 4)
+        layout.addWidget(self.failures)
         layout.addWidget(self.drop_zone)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
@@ -253,7 +230,9 @@ class MainWindow(QMainWindow):
         controller.sessionFailed.connect(self._session_failed)
         controller.refused.connect(self.show_refusals)
         controller.notice.connect(lambda text: self.status.showMessage(text, 6000))
-        controller.operationFailed.connect(self._operation_failed)
+        # One place for failures: the controller's own, and any worker's that has no handler.
+        controller.operationFailed.connect(self.failures.show_failure)
+        controller.workers.set_default_failure_handler(self.failures.show_failure)
         controller.feedStatusChanged.connect(self._feed_status)
         controller.taskValidated.connect(self._task_validated)
 
@@ -274,7 +253,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _session_failed(self, message: str) -> None:
         self.status.show_database_error(message)
-        self.show_banner(message, Tone.ERROR)
+        self.failures.show_text(message)
 
     @Slot(object)
     def _feed_status(self, status: FeedStatus) -> None:
@@ -319,22 +298,10 @@ class MainWindow(QMainWindow):
     # -- selection and details -----------------------------------------------------------------
 
     def selected_task(self) -> Task | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
-            return None
-        task = index.siblingAtColumn(0).data(TaskRole.TASK)
-        return task if isinstance(task, Task) else None
+        return self.selection.current()
 
     def select_task(self, task_id: str) -> bool:
-        row = self.model.row_of(task_id)
-        if row is None:
-            return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            return False
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
-        return True
+        return self.selection.select(task_id)
 
     @Slot(QModelIndex, QModelIndex)
     def _selection_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
@@ -362,8 +329,8 @@ class MainWindow(QMainWindow):
         report = self.controller.report(task.id)
         self.details.show_task(task, report, can_export=self.controller.can_export(task.id))
 
-    @Slot(ValidationResult)
-    def _task_validated(self, result: ValidationResult) -> None:
+    @Slot(RunResult)
+    def _task_validated(self, result: RunResult) -> None:
         selected = self.selected_task()
         if selected is not None and selected.id == result.task.id:
             self._refresh_details(force=True)
@@ -432,10 +399,6 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         menu.popup(self.table.viewport().mapToGlobal(position))
 
-    @Slot(WorkerFailure)
-    def _operation_failed(self, failure: WorkerFailure) -> None:
-        self.show_banner(f"Could not {failure.name}: {failure.message}", Tone.ERROR)
-
     # -- settings ------------------------------------------------------------------------------
 
     def open_settings(self) -> SettingsDialog:
@@ -473,7 +436,7 @@ class MainWindow(QMainWindow):
         if not self.quit_guard.allows_close():
             event.ignore()
             return
-        save_layout(self)
+        save_layout(self.parts)
         self.controller.shutdown()
         super().closeEvent(event)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QIcon
@@ -12,9 +11,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from app.domain.tasks import TaskState
 from app.pipeline.session import SessionInfo, TaskUpdate
 from app.ui.task_format import Tone
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow as MainWindowLike
+from app.ui.window_parts import WindowParts
 
 # Finished ones the user acts on; needs_review is announced in the table, not by a pop-up, because
 # an embedded desk parks every valid file there.
@@ -141,13 +138,13 @@ class DesktopNotifications:
     presenter: TrayPresenter
 
 
-def install_notifications(window: MainWindowLike) -> DesktopNotifications:
+def install_notifications(parts: WindowParts) -> DesktopNotifications:
     """Feed -> notifier -> tray (or status bar); clicking a message selects the task."""
-    controller = window.controller
+    controller, window = parts.controller, parts.window
     notifier = TaskNotifier(enabled=controller.settings.notify_when_done, parent=window)
     controller.sessionReady.connect(notifier.set_session)
     controller.taskChanged.connect(notifier.observe)
-    presenter = TrayPresenter(window, window.windowIcon(), window.statusBar())
+    presenter = TrayPresenter(window, window.windowIcon(), parts.status)
     notifier.noticed.connect(presenter.present)
-    presenter.activated.connect(window.select_task)
+    presenter.activated.connect(parts.selection.select)
     return DesktopNotifications(notifier, presenter)

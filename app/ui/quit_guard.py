@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+from app.ui.window_parts import WindowParts
 
 
 class QuitGuard(QObject):
     """Nothing is lost by quitting (tasks resume), but an upload restarts its part in flight and
     the user may not know Druid goes on without the window; so one question, then a quit."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, parts: WindowParts) -> None:
+        super().__init__(parts.window)
+        self._window = parts.window
+        self._controller = parts.controller
         self.confirmed = False
         self.box: QMessageBox | None = None
 
     def allows_close(self) -> bool:
         """True to close now; False after opening the question (window-modal, not blocking)."""
         window = self._window
-        busy = window.controller.tasks_past_validation()
+        busy = self._controller.tasks_past_validation()
         if self.confirmed or not busy or not window.isVisible():
             return True
         if self.box is not None:

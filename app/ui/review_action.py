@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QMessageBox, QToolBar
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from app.domain.tasks import Task, TaskState
 from app.domain.validation import DateOrder, ValidationReport, Verdict
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+from app.ui.window_parts import WindowParts
 
 
 class ReviewKind(enum.Enum):
@@ -55,9 +52,10 @@ def review_question(
 class ReviewAction(QObject):
     """Owns the action (toolbar, context menu, Ctrl+E) and the question box it opens."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, parts: WindowParts) -> None:
+        super().__init__(parts.window)
+        self._parts = parts
+        window = parts.window
         self.box: QMessageBox | None = None
         action = QAction("Review…", window)
         action.setShortcut(QKeySequence("Ctrl+E"))
@@ -67,20 +65,18 @@ class ReviewAction(QObject):
         action.triggered.connect(self.open)
         window.addAction(action)
         self.action = action
-        toolbar = window.findChild(QToolBar, "tasksToolbar")
-        if toolbar is not None:
-            toolbar.insertAction(window.cancel_action, action)
-        window.icons.add(action, "review")
-        window.table.selectionModel().currentRowChanged.connect(self.update)
-        window.model.dataChanged.connect(self.update)
-        window.controller.taskValidated.connect(self.update)
+        parts.toolbar.insertAction(parts.cancel_action, action)
+        parts.icons.add(action, "review")
+        parts.table.selectionModel().currentRowChanged.connect(self.update)
+        parts.model.dataChanged.connect(self.update)
+        parts.controller.taskValidated.connect(self.update)
         self.update()
 
     def question(self) -> ReviewQuestion | None:
-        window = self._window
-        task = window.selected_task()
-        report = window.controller.report(task.id) if task is not None else None
-        return review_question(task, report, uploads=window.controller.uploads())
+        controller = self._parts.controller
+        task = self._parts.selection.current()
+        report = controller.report(task.id) if task is not None else None
+        return review_question(task, report, uploads=controller.uploads())
 
     @Slot()
     def update(self, *_args: object) -> None:
@@ -89,10 +85,10 @@ class ReviewAction(QObject):
     @Slot()
     def open(self) -> QMessageBox | None:
         """Window-modal (open(), not exec()), so the live table keeps its event loop."""
-        task, asked = self._window.selected_task(), self.question()
+        task, asked = self._parts.selection.current(), self.question()
         if task is None or asked is None:
             return None
-        box = QMessageBox(self._window)
+        box = QMessageBox(self._parts.window)
         box.setWindowTitle(f"Review {task.file_name}")
         box.setIcon(QMessageBox.Icon.Question)
         box.setText(asked.question)
@@ -113,12 +109,12 @@ class ReviewAction(QObject):
             if button not in choices:
                 return
             order = choices[button]
-            controller = self._window.controller
+            controller = self._parts.controller
             if order is not None:
                 controller.decide_date_order(task_id, order)
             else:
                 controller.confirm(task_id)
-            self._window.status.showMessage("Carrying on with your answer…", 4000)
+            self._parts.status.showMessage("Carrying on with your answer…", 4000)
 
         box.buttonClicked.connect(answered)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -127,5 +123,5 @@ class ReviewAction(QObject):
         return box
 
 
-def install_review_action(window: MainWindow) -> ReviewAction:
-    return ReviewAction(window)
+def install_review_action(parts: WindowParts) -> ReviewAction:
+    return ReviewAction(parts)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.services.settings import config_dir
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+from app.ui.window_parts import WindowParts
 
 # Removed tasks: ids only; the oldest are forgotten first (a forgotten one reappears, which loses
 # nothing: the task and its history were never deleted).
@@ -23,25 +19,25 @@ def window_store() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
-def restore_layout(window: MainWindow) -> None:
+def restore_layout(parts: WindowParts) -> None:
     store = window_store()
     for key, restore in (
-        ("geometry", window.restoreGeometry),
-        ("splitter", window.splitter.restoreState),
-        ("columns", window.table.horizontalHeader().restoreState),
+        ("geometry", parts.window.restoreGeometry),
+        ("splitter", parts.splitter.restoreState),
+        ("columns", parts.table.horizontalHeader().restoreState),
     ):
         value = store.value(key)
         if isinstance(value, QByteArray):
             restore(value)
-    header = window.table.horizontalHeader()
-    window.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+    header = parts.table.horizontalHeader()
+    parts.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
 
 
-def save_layout(window: MainWindow) -> None:
+def save_layout(parts: WindowParts) -> None:
     store = window_store()
-    store.setValue("geometry", window.saveGeometry())
-    store.setValue("splitter", window.splitter.saveState())
-    store.setValue("columns", window.table.horizontalHeader().saveState())
+    store.setValue("geometry", parts.window.saveGeometry())
+    store.setValue("splitter", parts.splitter.saveState())
+    store.setValue("columns", parts.table.horizontalHeader().saveState())
     store.sync()
 
 

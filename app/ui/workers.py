@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QMetaMethod, QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ class WorkerFailure:
     message: str
     error_type: str
     details: str
+
+
+FailureHandler = Callable[[WorkerFailure], object]
 
 
 class WorkerContext(Generic[ProgressT]):
@@ -89,6 +92,10 @@ class WorkerSignals(QObject):
     cancelled = Signal()
     # Always last, whatever the outcome, carrying the worker: lets the pool drop its reference.
     done = Signal(object)
+
+    def failure_handled(self) -> bool:
+        """True once something listens to `failed` (the starter's own failure handler)."""
+        return self.isSignalConnected(QMetaMethod.fromSignal(self.failed))
 
 
 class Worker(QRunnable, Generic[ResultT, ProgressT]):
@@ -188,14 +195,28 @@ class WorkerPool(QObject):
     Heavy workers (validations) go to a separate pool of `heavy_slots()` threads: the rest
     wait their turn there (their task stays queued) without taking a thread that quick work,
     such as opening the store or a cancel, needs.
+
+    No failure is silent: a worker submitted without its own failure handler reaches the
+    pool's default one (the window shows it in a banner), or at least the log.
     """
 
-    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        pool: QThreadPool | None = None,
+        *,
+        on_failure: FailureHandler | None = None,
+    ) -> None:
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
         self._heavy = heavy_pool()
         self._transfer = transfer_pool()
         self._active: set[Worker[object, object]] = set()
+        self._default_failure: FailureHandler | None = on_failure
+
+    def set_default_failure_handler(self, handler: FailureHandler | None) -> None:
+        """Where failures of workers without their own handler go from now on."""
+        self._default_failure = handler
 
     def submit(
         self,
@@ -204,9 +225,12 @@ class WorkerPool(QObject):
         heavy: bool = False,
         transfer: bool = False,
     ) -> Worker[ResultT, ProgressT]:
+        """Run `worker`; connect its own handlers first (see `start`)."""
         held: Worker[object, object] = worker  # type: ignore[assignment]
         self._active.add(held)
-        # A bound slot of this GUI-thread object, so the release is queued onto the GUI thread.
+        # Bound slots of this GUI-thread object, so they are queued onto the GUI thread.
+        if not worker.signals.failure_handled():
+            worker.signals.failed.connect(self._unhandled_failure)
         worker.signals.done.connect(self._release)
         (self._heavy if heavy else self._transfer if transfer else self._pool).start(worker)
         return worker
@@ -215,19 +239,28 @@ class WorkerPool(QObject):
     def _release(self, worker: Worker[object, object]) -> None:
         self._active.discard(worker)
 
+    @Slot(WorkerFailure)
+    def _unhandled_failure(self, failure: WorkerFailure) -> None:
+        handler = self._default_failure
+        if handler is None:
+            log.warning("no one handled the failure to %s: %s", failure.name, failure.message)
+            return
+        handler(failure)
+
     def start(
         self,
         name: str,
         operation: Callable[[WorkerContext[ProgressT]], ResultT],
         *,
         on_finished: Callable[[ResultT], object] | None = None,
-        on_failed: Callable[[WorkerFailure], object] | None = None,
+        on_failed: FailureHandler | None = None,
         on_progress: Callable[[ProgressT], object] | None = None,
     ) -> Worker[ResultT, ProgressT]:
         """Make a worker, connect its outcomes, then submit it.
 
         Connecting first matters: a fast operation can finish on the pool thread before this
-        method returns, and a signal emitted with nothing connected is simply lost.
+        method returns, and a signal emitted with nothing connected is simply lost. Without
+        `on_failed`, a failure goes to the pool's default handler.
         """
         worker: Worker[ResultT, ProgressT] = Worker(name, operation)
         if on_finished is not None:

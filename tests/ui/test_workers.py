@@ -157,3 +157,45 @@ def test_stop_check_tells_a_users_cancel_from_a_closing_desk(qtbot: QtBot) -> No
             worker.cancel()
     assert seen == ["recorded as cancelled by the user", "stopped, nothing recorded"]
     assert pool.wait(5000)
+
+
+def _broken(_context: WorkerContext[None]) -> None:
+    raise RuntimeError("the shelf fell")
+
+
+def test_a_failure_without_its_own_handler_reaches_the_default_one(qtbot: QtBot) -> None:
+    fallback: list[WorkerFailure] = []
+    pool = WorkerPool(on_failure=fallback.append)
+    pool.start("tidy the shelves", _broken)  # no on_failed
+    qtbot.waitUntil(lambda: len(fallback) == 1 and pool.active == 0, timeout=5000)
+    assert fallback[0].name == "tidy the shelves"
+    assert fallback[0].message == "the shelf fell"
+    assert "RuntimeError" in fallback[0].details
+
+    # Submitted by hand, too: nothing listens to `failed`, so the default handler does.
+    worker: Worker[None, None] = Worker("dust the shelves", _broken)
+    pool.submit(worker)
+    qtbot.waitUntil(lambda: len(fallback) == 2 and pool.active == 0, timeout=5000)
+    assert fallback[1].name == "dust the shelves"
+
+
+def test_a_workers_own_handler_keeps_the_failure_from_the_default_one(qtbot: QtBot) -> None:
+    fallback: list[WorkerFailure] = []
+    pool = WorkerPool()
+    pool.set_default_failure_handler(fallback.append)
+    own: list[WorkerFailure] = []
+    pool.start("tidy the shelves", _broken, on_failed=own.append)
+    worker: Worker[None, None] = Worker("dust the shelves", _broken)
+    worker.signals.failed.connect(own.append)  # connected before submit, as the controller does
+    pool.submit(worker)
+    qtbot.waitUntil(lambda: len(own) == 2 and pool.active == 0, timeout=5000)
+    assert fallback == []
+
+
+def test_without_any_handler_a_failure_is_still_logged(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = WorkerPool()
+    pool.start("tidy the shelves", _broken)
+    qtbot.waitUntil(lambda: pool.active == 0, timeout=5000)
+    assert "no one handled the failure to tidy the shelves: the shelf fell" in caplog.text
