@@ -5,7 +5,7 @@
 Lag: a 10 ms PreciseTimer on the GUI thread records how late each tick fires (actual interval
 minus 10 ms). Measured on the real main window (build_window + controller + worker pool) while
 four generated CSVs are validated at once through the real worker path (controller.add_paths ->
-intake -> LocalPipeline.validate on QThreadPool workers), beside the same window idling (the
+intake -> the runner on QThreadPool workers), beside the same window idling (the
 baseline) in the same run.
 
 Table: each size runs in its own process so the RSS is the table's, not the validation's: the
@@ -94,7 +94,7 @@ def idle(seconds: float) -> None:
 
 
 def lag_phase(rows: int, idle_s: float) -> dict[str, float]:
-    from app.pipeline.local import ValidationResult
+    from app.pipeline.runner import RunResult
     from app.services.settings import load_settings
     from app.ui.app import build_window, create_application
     from app.ui.workers import WorkerFailure
@@ -123,7 +123,7 @@ def lag_phase(rows: int, idle_s: float) -> dict[str, float]:
         idle(idle_s)
         idle_lag = probe.stop()
 
-        results: list[ValidationResult] = []
+        results: list[RunResult] = []
         failures: list[WorkerFailure] = []
         window.controller.taskValidated.connect(results.append)
         window.controller.operationFailed.connect(failures.append)

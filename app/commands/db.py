@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy.exc import OperationalError
+from collections.abc import Callable
 
-from app.services.settings import load_settings
-from app.services.store import (
-    SchemaError,
-    current_revision,
-    downgrade,
-    head_revision,
-    upgrade,
-)
-from app.services.store.engine import display_url, make_engine
+import click
+
+from app.pipeline.database import database_url, downgrade_schema, schema_revision, upgrade_schema
+from app.services.store import SchemaChange, StoreError
 
 _url_option = click.option(
     "--database-url",
@@ -24,7 +18,7 @@ _url_option = click.option(
 
 
 def _resolve(url: str | None) -> str:
-    return url or load_settings().effective_database_url
+    return database_url(url)
 
 
 @click.group("db")
@@ -37,39 +31,20 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def upgrade_command(database_url: str | None, revision: str) -> None:
     """Apply the schema migrations this app ships (safe to run repeatedly)."""
-    url = _resolve(database_url)
-    engine = make_engine(url)
-    try:
-        before = current_revision(engine)
-        upgrade(engine, revision)
-        after = current_revision(engine)
-    except SchemaError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot reach {display_url(url)}: {exc.orig}") from exc
-    finally:
-        engine.dispose()
-    if before == after:
-        click.echo(f"{display_url(url)}: already at {after}")
+    change = _run(lambda: upgrade_schema(_resolve(database_url), revision))
+    if change.before == change.after:
+        click.echo(f"{change.where}: already at {change.after}")
     else:
-        click.echo(f"{display_url(url)}: upgraded {before or 'empty'} -> {after}")
+        click.echo(f"{change.where}: upgraded {change.before or 'empty'} -> {change.after}")
 
 
 @db_group.command("current")
 @_url_option
 def current_command(database_url: str | None) -> None:
     """Print the database's schema revision and the newest this app knows."""
-    url = _resolve(database_url)
-    engine = make_engine(url)
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot reach {display_url(url)}: {exc.orig}") from exc
-    finally:
-        engine.dispose()
-    head = head_revision()
-    click.echo(f"database: {current or 'empty'}")
-    click.echo(f"app:      {head}")
+    change = _run(lambda: schema_revision(_resolve(database_url)))
+    click.echo(f"database: {change.after or 'empty'}")
+    click.echo(f"app:      {change.head}")
 
 
 @db_group.command("downgrade")
@@ -78,13 +53,12 @@ def current_command(database_url: str | None) -> None:
 @click.confirmation_option(prompt="Downgrading drops data in the removed tables. Continue?")
 def downgrade_command(database_url: str | None, revision: str) -> None:
     """Revert the schema to REVISION ("base" removes every table)."""
-    url = _resolve(database_url)
-    engine = make_engine(url)
+    change = _run(lambda: downgrade_schema(_resolve(database_url), revision))
+    click.echo(f"{change.where}: now at {change.after or 'empty'}")
+
+
+def _run(command: Callable[[], SchemaChange]) -> SchemaChange:
     try:
-        downgrade(engine, revision)
-        after = current_revision(engine)
-    except SchemaError as exc:
+        return command()
+    except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        engine.dispose()
-    click.echo(f"{display_url(url)}: now at {after or 'empty'}")

@@ -7,70 +7,45 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from app.domain.store import NewTask, TaskChange
+from app.domain.store import TaskChange
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.domain.validation import DateOrder
-from app.pipeline.control import (
-    cancel_task,
-    command_line_client,
-    find_resumable,
-    find_task,
-    retry_task,
-)
+from app.pipeline.choices import IngestChoices, IngestOptions, ingest_options
 from app.pipeline.doctor import run_checks
-from app.pipeline.ingest import Connections, IngestOptions, IngestOutcome, IngestPipeline
 from app.pipeline.intake import file_sha256
-from app.pipeline.local import upload_configured
+from app.pipeline.runner import RunResult
+from app.pipeline.session import ClientRole, DeskSession
+from app.pipeline.tasks import create_task, find_task, find_unfinished
 from app.services.druid import SpecOptions
-from app.services.reading import ReadOptions
-from app.services.settings import Settings, load_settings
-from app.services.store import StoreError, TaskStore, open_store
+from app.services.settings import load_settings
+from app.services.store import StoreError
 from app.services.template_files import TemplateError, load_template
-from app.services.validation import ValidateOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
 
 
-@dataclass(frozen=True, slots=True)
-class _Desk:
-    settings: Settings
-    store: TaskStore
-    client_id: str
-    connections: Connections | None
-
-
 @contextmanager
-def _desk(*, need_remote: bool) -> Iterator[_Desk]:
+def _session(*, need_remote: bool) -> Iterator[DeskSession]:
+    """The same session the window opens, as the command line's own client."""
     settings = load_settings()
     try:
-        store = open_store(settings)
+        session = DeskSession.open(settings, role=ClientRole.COMMAND_LINE)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    client = command_line_client(store)
-    beat = store.heartbeat(client.id)
-    beat.start()
-    connections = None
     try:
-        if upload_configured(settings):
-            connections = Connections.from_settings(settings)
-        elif need_remote:
+        if need_remote and session.connections is None:
             raise click.ClickException(
                 "S3 and Druid are not configured (INGEST_DESK_S3_BUCKET, INGEST_DESK_DRUID_URL); "
                 "`ingest-desk doctor` shows what is missing."
             )
-        yield _Desk(settings, store, client.id, connections)
+        yield session
     finally:
-        if connections is not None:
-            connections.close()
-        # No sign-off: a clean exit must not make this desk's unfinished tasks look abandoned
-        # before the lease runs out; the next run resumes them under the same client id.
-        beat.stop(sign_off=False)
-        store.close()
+        session.close()
 
 
 def _line(task: Task, message: str | None = None) -> str:
@@ -122,67 +97,48 @@ def ingest_command(
     spec = SpecOptions() if await_segments_ms is None else SpecOptions(
         await_segments_ms=await_segments_ms
     )
+    choices = IngestChoices(
+        datasource=datasource,
+        mode=IngestMode(mode),
+        sheet=sheet or (template.sheet if template else None),
+        template=template,
+        date_order=DateOrder(date_order) if date_order else None,
+    )
     worst = EXIT_OK
-    with _desk(need_remote=True) as desk:
-        assert desk.connections is not None
-        settings = desk.settings
-        chosen_sheet = sheet or (template.sheet if template else None)
-        options = IngestOptions(
-            read=ReadOptions.for_settings(settings, chosen_sheet),
-            validate=ValidateOptions.for_settings(
-                settings,
-                datasource=datasource,
-                template=template,
-                date_order=DateOrder(date_order) if date_order else None,
-            ),
+    with _session(need_remote=True) as session:
+        options = replace(
+            ingest_options(choices, session.settings),
             allow_duplicate=allow_duplicate,
             allow_drift=allow_drift,
             wait=wait,
             spec=spec,
             verify_timeout_s=verify_timeout,
         )
-        pipeline = IngestPipeline(desk.store, desk.client_id, settings, desk.connections)
         for path in files:
-            code = _ingest_one(desk, pipeline, path, datasource, IngestMode(mode), options)
-            worst = max(worst, code)
+            worst = max(worst, _ingest_one(session, path, choices, options))
     sys.exit(worst)
 
 
 def _ingest_one(
-    desk: _Desk,
-    pipeline: IngestPipeline,
-    path: Path,
-    datasource: str,
-    mode: IngestMode,
-    options: IngestOptions,
+    session: DeskSession, path: Path, choices: IngestChoices, options: IngestOptions
 ) -> int:
+    store, client_id, runner = session.store, session.client.id, session.runner
     sha256 = file_sha256(path)
-    task = find_resumable(desk.store, datasource, sha256, mode, desk.client_id)
+    task = find_unfinished(store, client_id, choices, sha256)
     if task is not None:
         click.echo(f"{path.name}: resuming task {task.id[:8]} from {task.state}")
     else:
         if not options.allow_duplicate:
-            duplicate = pipeline.find_duplicate(datasource, sha256)
+            duplicate = runner.find_duplicate(choices.datasource, sha256)
             if duplicate:
                 click.echo(f"{path.name}: refused. {duplicate} Use --allow-duplicate to "
                            "ingest it again.", err=True)
                 return EXIT_REFUSED
-        task = desk.store.tasks.create(
-            NewTask(
-                file_name=path.name,
-                file_size=path.stat().st_size,
-                sha256=sha256,
-                source_client=desk.client_id,
-                datasource=datasource,
-                mode=mode,
-                sheet=options.read.sheet if options.read else None,
-            ),
-            by_client=desk.client_id,
-        )
+        task = create_task(store, client_id, path, choices, sha256)
         click.echo(f"{path.name}: task {task.id} created")
-    outcome: IngestOutcome = pipeline.run(task, path, options)
-    click.echo(_line(outcome.task, outcome.message))
-    ended = outcome.task.state
+    result: RunResult = runner.run(task, path, options)
+    click.echo(_line(result.task, result.message))
+    ended = result.task.state
     if ended is TaskState.SUCCEEDED or (ended is TaskState.INGESTING and not options.wait):
         return EXIT_OK
     return EXIT_FAILED
@@ -196,12 +152,12 @@ def _ingest_one(
 def tasks_command(states: tuple[str, ...], as_json: bool, watch: bool, limit: int) -> None:
     """List tasks (newest first), optionally following changes live."""
     wanted = {TaskState(s) for s in states} or None
-    with _desk(need_remote=False) as desk:
-        for task in desk.store.tasks.list_tasks(states=wanted, limit=limit):
+    with _session(need_remote=False) as session:
+        for task in session.store.tasks.list_tasks(states=wanted, limit=limit):
             click.echo(_as_json(task) if as_json else _line(task))
         if not watch:
             return
-        feed = desk.store.change_feed(poll_interval_s=0.5)
+        feed = session.store.change_feed(poll_interval_s=0.5)
 
         def show(change: TaskChange) -> None:
             if wanted is None or change.task.state in wanted:
@@ -235,12 +191,14 @@ def _as_json(task: Task) -> str:
 @click.argument("task_id")
 def cancel_command(task_id: str) -> None:
     """Cancel a task: its S3 upload is aborted and its Druid task shut down."""
-    with _desk(need_remote=False) as desk:
+    with _session(need_remote=False) as session:
         try:
-            task = find_task(desk.store, task_id)
+            task = find_task(session.store, task_id)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
-        outcome = cancel_task(desk.store, desk.client_id, task.id, desk.connections)
+        outcome = session.runner.moves.cancel(
+            task.id, "Cancelled by the user.", session.connections
+        )
         click.echo(_line(outcome.task))
         for note in outcome.notes:
             click.echo(f"  {note}")
@@ -257,9 +215,10 @@ def cancel_command(task_id: str) -> None:
 @click.option("--wait", is_flag=True, help="With --file: follow Druid and verify.")
 def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
     """Queue a failed, cancelled or invalid task again (and run it, given its file)."""
-    with _desk(need_remote=path is not None) as desk:
+    with _session(need_remote=path is not None) as session:
         try:
-            task = retry_task(desk.store, desk.client_id, find_task(desk.store, task_id).id)
+            found = find_task(session.store, task_id)
+            task = session.runner.moves.retry(found.id, "retried from the command line")
         except (LookupError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(_line(task, "queued again"))
@@ -269,11 +228,9 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
             return
         if file_sha256(path) != task.sha256:
             raise click.ClickException(f"{path} is not the file this task was made from.")
-        assert desk.connections is not None
-        pipeline = IngestPipeline(desk.store, desk.client_id, desk.settings, desk.connections)
-        outcome = pipeline.run(task, path, IngestOptions(wait=wait, allow_duplicate=True))
-        click.echo(_line(outcome.task, outcome.message))
-        if outcome.task.state not in (TaskState.SUCCEEDED, TaskState.INGESTING):
+        result = session.runner.run(task, path, IngestOptions(wait=wait, allow_duplicate=True))
+        click.echo(_line(result.task, result.message))
+        if result.task.state not in (TaskState.SUCCEEDED, TaskState.INGESTING):
             sys.exit(EXIT_FAILED)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.domain.rules import Template
-from app.domain.tasks import ADOPTABLE_STATES, IngestMode, Task, TaskState
+from app.domain.tasks import ADOPTABLE_STATES, IngestMode, Task, TaskState, VerifyPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +37,10 @@ class TaskPatch:
     druid_task_id: str | None = None
     validation_summary: str | None = None
     error_message: str | None = None
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__slots__)
+    verify_plan: VerifyPlan | None = None
+    # The submitted spec: kept in the store (not on one desk's disk) so any desk that adopts
+    # the task can submit it; never read into Task values (100,000 rows in a table model).
+    druid_spec: str | None = None
 
 
 class EventKind(enum.StrEnum):

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.druid import Interval
+
 
 class TaskState(enum.StrEnum):
     """Where a task is in its life; the spine every client agrees on."""
@@ -80,6 +82,27 @@ class IngestMode(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyPlan:
+    """What Druid must hold once the task succeeds: `baseline + rows` rows in `interval`.
+
+    Recorded on the task (typed columns, not message text) on the move to submitting, so any
+    desk that adopts the task later verifies it the same way. For a replace the baseline is 0
+    (the interval ends up holding exactly the file). For an append it is the count taken just
+    before submit: Druid cannot tell which rows of an interval one task wrote, so the increase
+    is the best proof available; another append into the same interval at the same moment
+    shows as a mismatch, never as a false success. Epochs before 1970 are negative: fine.
+    """
+
+    interval: Interval
+    baseline: int
+    rows: int
+
+    @property
+    def expected(self) -> int:
+        return self.baseline + self.rows
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """One file on its way into one Druid datasource."""
 
@@ -106,3 +129,4 @@ class Task:
     owner_client: str | None = None
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
+    verify_plan: VerifyPlan | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from app.domain.rules import Template
 from app.domain.tasks import IngestMode, Task
 from app.domain.validation import DateOrder
+from app.services.druid import SpecOptions
 from app.services.reading import ReadOptions
 from app.services.settings import Settings
 from app.services.validation import ValidateOptions
@@ -27,6 +27,24 @@ class IngestChoices:
     template: Template | None = None
     timestamp_column: str | None = None
     date_order: DateOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """How one run of the pipeline reads, checks and hands the file to Druid."""
+
+    read: ReadOptions | None = None
+    validate: ValidateOptions | None = None
+    # The user's yes to an earlier ingestion of the same content, or to changed column types.
+    allow_duplicate: bool = False
+    allow_drift: bool = False
+    # False stops once Druid accepted the task: ingesting and verifying are adoptable by any
+    # desk, and a later `ingest --wait` of the same file picks them up.
+    wait: bool = True
+    spec: SpecOptions = field(default_factory=SpecOptions)
+    poll_interval_s: float = 1.0
+    ingest_timeout_s: float = 3600.0
+    verify_timeout_s: float = 300.0
 
 
 def choices_from_template(template: Template, datasource: str) -> IngestChoices:
@@ -63,13 +81,8 @@ def validate_options(choices: IngestChoices, settings: Settings) -> ValidateOpti
     )
 
 
-def ingest_options(choices: IngestChoices | None, settings: Settings) -> Any:
-    """IngestOptions for the run into Druid (typed loosely: app.pipeline.ingest builds on the
-    module that imports this one); without choices, the pipeline's defaults."""
-    from app.pipeline.ingest import IngestOptions  # noqa: PLC0415 - see above
-
-    if choices is None:
-        return IngestOptions()
+def ingest_options(choices: IngestChoices, settings: Settings) -> IngestOptions:
+    """The run options that follow from the user's choices (the window and the CLI alike)."""
     return IngestOptions(
         read=read_options(choices, settings), validate=validate_options(choices, settings)
     )

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import enum
-import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import ArgumentError, DBAPIError
-
 from app.services.druid import DruidAuthError, DruidError, DruidUnavailableError
-from app.services.secrets import Secret, database_url_with_password, get_secret
+from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
-from app.services.store.engine import display_url, make_engine
-from app.services.store.schema import current_revision, head_revision, known_revisions
+from app.services.store import probe_database as look_at_database
+from app.services.store.engine import display_url
+from app.services.store.schema import head_revision, known_revisions
 
 # A Test answers in seconds: one try, short timeouts. The pipeline keeps its patient retries.
 _DRUID_TEST_TIMEOUT_S = 10.0
@@ -42,47 +39,33 @@ class ConnectionCheck:
 # -- task database ------------------------------------------------------------------------------
 
 
-def _server_version(conn: Connection) -> str:
-    if conn.dialect.name == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version}"
-    info = conn.dialect.server_version_info or ()
-    return "PostgreSQL " + ".".join(str(part) for part in info)
-
-
-def _first_line(exc: DBAPIError) -> str:
-    text = str(exc.orig or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def probe_database(settings: Settings, password: str | None = None) -> ConnectionCheck:
     """Connect, read the server version and the schema revision; never creates or migrates.
 
     `password` is what the user typed and has not saved yet; None falls back to the keyring.
     """
     url = settings.effective_database_url
+    bad_url = "Use postgresql+psycopg://user@host:5432/database, or leave it empty for the " \
+        "embedded store."
     try:
-        where = display_url(url)
-        engine = make_engine(database_url_with_password(url, password or None), pool_size=1)
-    except (ArgumentError, ValueError) as exc:
+        found = look_at_database(database_url_with_password(url, password or None))
+    except ValueError as exc:
+        return ConnectionCheck("database", Outcome.FAILED, f"Not a usable database URL: {exc}",
+                               bad_url)
+    if found.bad_url is not None:
         return ConnectionCheck(
-            "database", Outcome.FAILED, f"Not a usable database URL: {exc}",
-            "Use postgresql+psycopg://user@host:5432/database, or leave it empty for the "
-            "embedded store.",
+            "database", Outcome.FAILED, f"Not a usable database URL: {found.bad_url}", bad_url
         )
-    try:
-        with engine.connect() as conn:
-            version = _server_version(conn)
-        revision = current_revision(engine)
-    except DBAPIError as exc:
-        reason = _first_line(exc)
+    if found.error is not None or found.version is None:
+        reason = found.error or "no answer"
         hint = "Check the host, port, database name and that the server is running."
         if "password" in reason.lower():
             hint = "Check the user name and password (the password is kept in the OS keyring)."
+        # Named as the user wrote it (no masked password they did not type into the URL).
+        where = found.where if found.bad_url else display_url(url)
         return ConnectionCheck("database", Outcome.FAILED, f"Cannot connect to {where}: {reason}",
                                hint)
-    finally:
-        engine.dispose()
-    return _schema_verdict(version, revision, shared=not url.startswith("sqlite"))
+    return _schema_verdict(found.version, found.revision, shared=not url.startswith("sqlite"))
 
 
 def _schema_verdict(version: str, revision: str | None, *, shared: bool) -> ConnectionCheck:
@@ -170,10 +153,6 @@ def probe_s3(
         f"S3: bucket '{config.bucket}' is open at {config.where}; files go under "
         f"{config.prefix.strip('/')}/",
     )
-
-
-def stored_s3_keys() -> tuple[str | None, str | None]:
-    return get_secret(Secret.S3_ACCESS_KEY_ID), get_secret(Secret.S3_SECRET_ACCESS_KEY)
 
 
 # -- Druid --------------------------------------------------------------------------------------

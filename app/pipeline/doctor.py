@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError
-
 from app.services.druid import (
     DruidAuthError,
     DruidClient,
@@ -24,7 +22,7 @@ from app.services.storage import (
     StorageError,
     make_client,
 )
-from app.services.store import SchemaError, TaskStore
+from app.services.store import SchemaError, StoreUnavailableError, TaskStore
 from app.services.store.engine import display_url
 
 
@@ -43,11 +41,11 @@ def check_database(settings: Settings) -> Check:
         store = TaskStore.open(url, allow_upgrade=False)
     except SchemaError as exc:
         return Check("database", False, f"{where}: {exc}", "Run `ingest-desk db upgrade`.")
-    except DBAPIError as exc:
+    except StoreUnavailableError as exc:
         return Check(
             "database",
             False,
-            f"Cannot reach the task database {where}: {str(exc.orig).strip()}",
+            str(exc),
             "Check INGEST_DESK_DATABASE_URL (host, port, user) and that PostgreSQL is running.",
         )
     try:

@@ -18,7 +18,7 @@ from app.pipeline.staged import TaskFiles, default_work_dir
 if TYPE_CHECKING:
     # Imported where used: the window imports this module, and an offline desk (no S3 and
     # Druid configured) never loads httpx and boto3.
-    from app.pipeline.ingest import Connections
+    from app.pipeline.remote_connections import Connections
     from app.services.druid import DruidClient, DruidError
 
 log = logging.getLogger(__name__)
@@ -94,18 +94,20 @@ def druid_task_view(
     connections: Connections,
     task: Task,
     *,
+    stored_spec: str | None = None,
     work_dir: Path | None = None,
     log_lines: int = LOG_LINES,
 ) -> DruidTaskView:
     """Ask Druid about `task`'s Druid task (blocking: run it off the GUI thread). Druid's own
-    errors become `problem`, with this desk's saved spec as the fallback; nothing raises."""
+    errors become `problem`, with the spec the task store keeps (or, for tasks uploaded before
+    it did, this desk's saved copy) as the fallback; nothing raises."""
     from app.services.druid import DruidError  # noqa: PLC0415 - see TYPE_CHECKING above
 
     druid = connections.druid
     druid_id = task.druid_task_id
     if not druid_id:
         return DruidTaskView(task_id=task.id, fetched_at=datetime.now(UTC))
-    local = TaskFiles.for_task(work_dir or default_work_dir(), task.id).load_spec()
+    local = stored_spec or TaskFiles.for_task(work_dir or default_work_dir(), task.id).load_spec()
     base = DruidTaskView(
         task_id=task.id,
         druid_task_id=druid_id,

@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.domain.tasks import Task
-from app.pipeline.adoption import OWNER_LEASE
+from app.pipeline.choices import IngestOptions
+from app.pipeline.runner import Runner, RunResult
+from app.pipeline.steps.base import CancelCheck
+from app.pipeline.tasks import OWNER_LEASE
 from app.services.store import LostRaceError, TaskNotFoundError, TaskStore
 
 if TYPE_CHECKING:
-    from app.pipeline.ingest import IngestOptions, IngestOutcome, IngestPipeline
     from app.pipeline.session import DeskSession
-    from app.pipeline.validation_step import CancelCheck
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class Follower:
         self,
         store: TaskStore,
         client_id: str,
-        pipeline: IngestPipeline,
+        runner: Runner,
         *,
         options: IngestOptions | None = None,
         lease: timedelta = OWNER_LEASE,
@@ -57,7 +58,7 @@ class Follower:
     ) -> None:
         self._store = store
         self._client_id = client_id
-        self._pipeline = pipeline
+        self._runner = runner
         self._options = options
         self._lease = lease
         self._acquire_wait_s = acquire_wait_s
@@ -69,10 +70,9 @@ class Follower:
     @classmethod
     def for_session(cls, session: DeskSession, **kwargs: Any) -> Follower | None:
         """The follower of a desk with S3 and Druid configured; None without them."""
-        pipeline = session.pipeline.ingest
-        if pipeline is None:
+        if not session.runner.uploads:
             return None
-        return cls(session.store, session.client.id, pipeline, **kwargs)
+        return cls(session.store, session.client.id, session.runner, **kwargs)
 
     @property
     def client_id(self) -> str:
@@ -133,10 +133,10 @@ class Follower:
         deferred = max(0, len(candidates) - room)
         return FollowTick(True, tuple(adopted), tuple(lost), deferred)
 
-    def run(self, task: Task, cancelled: CancelCheck | None = None) -> IngestOutcome:
+    def run(self, task: Task, cancelled: CancelCheck | None = None) -> RunResult:
         """Carry an adopted task to its end without the source file (blocking, minutes).
 
         A submit whose spec stayed on the desk that uploaded fails the task with a sentence
         saying so, unless Druid already has the task.
         """
-        return self._pipeline.run(task, None, self._options, cancelled=cancelled)
+        return self._runner.run(task, None, self._options, cancelled=cancelled)

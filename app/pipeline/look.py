@@ -14,7 +14,7 @@ from app.domain.store import StoredTemplate
 from app.domain.validation import ColumnType, DateOrder, SheetInfo, SourceKind
 from app.pipeline.choices import IngestChoices
 from app.pipeline.intake import Refusal, collect_sources, datasource_slug
-from app.pipeline.local import upload_configured
+from app.pipeline.summary import upload_configured
 from app.services.reading import ReadOptions, UnreadableFileError
 from app.services.settings import Settings
 from app.services.store import TaskStore
@@ -294,6 +294,10 @@ def _time_request(look: FileLook, choices: IngestChoices, settings: Settings) ->
     )
 
 
+class CheckFailed(Exception):
+    """A replace preview or drift check could not be made: the file or Druid said why."""
+
+
 def time_range_of(look: FileLook, choices: IngestChoices, settings: Settings) -> FileTimeRange:
     """The file's full time range from a fast pass over the chosen timestamp column."""
     from app.services.validation.time_range import file_time_range  # noqa: PLC0415 - see top
@@ -302,17 +306,24 @@ def time_range_of(look: FileLook, choices: IngestChoices, settings: Settings) ->
 
 
 def replace_figures(look: FileLook, choices: IngestChoices, settings: Settings) -> ReplaceFigures:
-    """What replacing `choices.datasource` with this file overwrites, with Druid's real counts."""
-    from app.services.druid import DruidClient  # noqa: PLC0415
+    """What replacing `choices.datasource` with this file overwrites, with Druid's real counts.
+
+    CheckFailed says why not (the file unreadable, no dates, Druid unreachable)."""
+    from app.services.druid import DruidClient, DruidError  # noqa: PLC0415
     from app.services.druid.drift import preview_range  # noqa: PLC0415
 
-    figures = time_range_of(look, choices, settings)
-    if figures.min_ms is None or figures.max_ms is None:
-        raise ValueError(f"No row of {look.file_name} has a readable date, so nothing to replace.")
-    with DruidClient.from_settings(settings) as client:
-        preview = preview_range(
-            client, choices.datasource, figures.min_ms, figures.max_ms, figures.rows
-        )
+    try:
+        figures = time_range_of(look, choices, settings)
+        if figures.min_ms is None or figures.max_ms is None:
+            raise CheckFailed(
+                f"No row of {look.file_name} has a readable date, so nothing to replace."
+            )
+        with DruidClient.from_settings(settings) as client:
+            preview = preview_range(
+                client, choices.datasource, figures.min_ms, figures.max_ms, figures.rows
+            )
+    except (DruidError, UnreadableFileError, ValueError, OSError) as exc:
+        raise CheckFailed(str(exc)) from exc
     return ReplaceFigures(figures, preview)
 
 
@@ -334,11 +345,15 @@ def staged_columns(look: FileLook, choices: IngestChoices) -> tuple[tuple[str, C
 
 
 def drift_report(look: FileLook, choices: IngestChoices, settings: Settings) -> SchemaDrift:
-    """New, missing and type-changed columns against the datasource Druid holds now."""
-    from app.services.druid import DruidClient, compare_columns  # noqa: PLC0415
+    """New, missing and type-changed columns against the datasource Druid holds now
+    (CheckFailed when Druid cannot be asked)."""
+    from app.services.druid import DruidClient, DruidError, compare_columns  # noqa: PLC0415
 
-    with DruidClient.from_settings(settings) as client:
-        existing = client.columns(choices.datasource)
+    try:
+        with DruidClient.from_settings(settings) as client:
+            existing = client.columns(choices.datasource)
+    except (DruidError, ValueError, OSError) as exc:
+        raise CheckFailed(str(exc)) from exc
     return compare_columns(staged_columns(look, choices), existing)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+import getpass
 import logging
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,15 +16,34 @@ from urllib.parse import urlsplit
 
 from app.domain.store import ClientInfo, FeedStatus, TaskChange
 from app.domain.tasks import Task
-from app.pipeline.local import LocalPipeline, upload_configured
+from app.pipeline.local import LocalPipeline
+from app.pipeline.runner import Runner
+from app.pipeline.summary import upload_configured
 from app.services.settings import Settings
 from app.services.store import ClientHeartbeat, ClientNotFoundError, Subscription, TaskStore
 from app.services.store.feed import ChangeFeed
 
 if TYPE_CHECKING:
-    from app.pipeline.ingest import Connections
+    from app.pipeline.remote_connections import Connections
 
 log = logging.getLogger(__name__)
+
+_CLI_NAMESPACE = uuid.UUID("8d3f6a52-3c1e-4b8e-9a43-2f5a0f6c1d77")
+
+
+class ClientRole(enum.StrEnum):
+    """Who opens the session: a window (a new client each start, signed off on close) or the
+    command line (one identity per user and host, so a rerun after a kill owns, and resumes,
+    the tasks the killed run created; never signed off, so its tasks are not adopted early)."""
+
+    DESK = "desk"
+    COMMAND_LINE = "command_line"
+
+
+def command_line_client(store: TaskStore) -> ClientInfo:
+    user, host = getpass.getuser(), socket.gethostname()
+    client_id = str(uuid.uuid5(_CLI_NAMESPACE, f"cli:{user}@{host}"))
+    return store.clients.claim(client_id, user=user, host=host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +108,18 @@ class DeskSession:
         client: ClientInfo,
         settings: Settings,
         *,
+        connections: Connections | None = None,
+        role: ClientRole = ClientRole.DESK,
         poll_interval_s: float = 0.5,
         heartbeat_interval_s: float = 5.0,
+        work_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.settings = settings
-        self.pipeline = LocalPipeline(store, client.id, settings)
+        self.role = role
+        self.runner = Runner(store, client.id, settings, connections, work_dir=work_dir)
+        self.pipeline = LocalPipeline(store, self.runner, settings)
         s3, druid = describe_connections(settings)
         self.info = SessionInfo(client, describe_database(store.url), s3, druid)
         self._feed: ChangeFeed = store.change_feed(poll_interval_s=poll_interval_s)
@@ -101,35 +129,47 @@ class DeskSession:
         self._owners: dict[str, str] = {client.id: client.user}
         self._owners_lock = threading.Lock()
         self._subscription: Subscription | None = None
-        self._closers: list[Callable[[], None]] = []
-        self._connections: Connections | None = None
+        self._connections = connections
         self._closed = False
 
     @classmethod
     def open(
-        cls, settings: Settings, *, database_url: str | None = None, poll_interval_s: float = 0.5
+        cls,
+        settings: Settings,
+        *,
+        database_url: str | None = None,
+        poll_interval_s: float = 0.5,
+        role: ClientRole = ClientRole.DESK,
+        connections: Connections | None = None,
+        work_dir: Path | None = None,
     ) -> DeskSession:
-        """Connect (creating or upgrading the schema) and register this desk as a client."""
+        """Connect (creating or upgrading the schema), register this client, and with S3 and
+        Druid configured open their clients: the window and the command line alike.
+
+        `connections` replaces the clients the settings describe (tests inject faults there);
+        the session closes them either way.
+        """
         url = database_url or settings.effective_database_url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         store = TaskStore.open(url)
         try:
-            client = store.clients.register()
+            if role is ClientRole.COMMAND_LINE:
+                client = command_line_client(store)
+            else:
+                client = store.clients.register()
+            if connections is None and upload_configured(settings):
+                # Lazily: these pull in boto3 and httpx, which an offline desk skips.
+                from app.pipeline.remote_connections import Connections  # noqa: PLC0415
+
+                connections = Connections.from_settings(settings)
         except BaseException:
             store.close()
             raise
-        session = cls(store, client, settings, poll_interval_s=poll_interval_s)
-        if upload_configured(settings):
-            # Lazily: the ingest modules pull in boto3 and httpx, which an offline desk skips.
-            from app.pipeline.ingest import Connections, IngestPipeline  # noqa: PLC0415
-
-            connections = Connections.from_settings(settings)
-            session.pipeline.attach_ingest(
-                IngestPipeline(store, client.id, settings, connections)
-            )
-            session._closers.append(connections.close)
-            session._connections = connections
+        session = cls(
+            store, client, settings, connections=connections, role=role,
+            poll_interval_s=poll_interval_s, work_dir=work_dir,
+        )
         session._heartbeat.start()
         return session
 
@@ -174,7 +214,9 @@ class DeskSession:
         if self._subscription is not None:
             self._subscription.cancel()
         self._feed.stop()
-        self._heartbeat.stop(sign_off=True)
-        for close in self._closers:
-            close()
+        # The command line never signs off: a clean exit must not make its unfinished tasks look
+        # abandoned before the lease runs out; the next run resumes them under the same id.
+        self._heartbeat.stop(sign_off=self.role is ClientRole.DESK)
+        if self._connections is not None:
+            self._connections.close()
         self.store.close()

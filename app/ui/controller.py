@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +15,15 @@ from app.domain.validation import DateOrder, ValidationReport
 from app.pipeline.choices import IngestChoices
 from app.pipeline.druid_view import DruidTaskView, druid_task_view
 from app.pipeline.intake import Refusal, collect_sources
-from app.pipeline.local import TransferProgress, ValidationProgress, ValidationResult
+from app.pipeline.local import LocalPipeline
+from app.pipeline.runner import RunResult
 from app.pipeline.session import DeskSession, SessionInfo, TaskUpdate
+from app.pipeline.steps.base import Carry, Pool, TransferProgress, ValidationProgress
 from app.pipeline.timeline import Timeline, load_timeline
 from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
 from app.ui.follow_loop import FollowLoop
+from app.ui.running_work import RunningWork, WorkKind
 from app.ui.task_model import TaskTableModel
 from app.ui.workers import (
     Worker,
@@ -44,6 +46,8 @@ _PAST_VALIDATION = frozenset(
 class IntakeResult:
     tasks: tuple[Task, ...]
     refused: tuple[Refusal, ...]
+    # Files that are an earlier unfinished task of theirs (it resumes instead of doubling).
+    resumed: tuple[str, ...] = ()
 
 
 class DeskController(QObject):
@@ -53,7 +57,7 @@ class DeskController(QObject):
     sessionFailed = Signal(str)
     refused = Signal(list)  # list[Refusal]
     notice = Signal(str)
-    taskValidated = Signal(ValidationResult)
+    taskValidated = Signal(RunResult)  # a run of a task's steps ended (validated or further)
     timelineReady = Signal(Timeline)
     operationFailed = Signal(WorkerFailure)
     feedStatusChanged = Signal(FeedStatus)
@@ -81,12 +85,11 @@ class DeskController(QObject):
         self._poll_interval_s = poll_interval_s
         self._session: DeskSession | None = None
         self._waiting_paths: list[Path] = []
-        self._validations: dict[str, Worker[ValidationResult, RunProgress]] = {}
-        self._user_cancels: dict[str, threading.Event] = {}
-        self._druid_reads: dict[str, Worker[DruidTaskView, None]] = {}
+        # Every worker that belongs to a task: its runs, follows and Druid reads.
+        self.running = RunningWork(self)
         self._druid_again: dict[str, Task] = {}  # asked again while a read was running
         # Tasks a closed desk left after the upload: adopted and run here (S3 and Druid only).
-        self.follow_loop = FollowLoop(self.workers, model, self.is_validating,
+        self.follow_loop = FollowLoop(self.workers, model, self.running,
                                       on_failed=self._on_failed, parent=self)
         self._feedUpdate.connect(model.queue_update)
         self._feedUpdate.connect(self.taskChanged)
@@ -131,6 +134,7 @@ class DeskController(QObject):
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Cancel our work, wait for it (bounded), then close the feed, heartbeat and store."""
         self.follow_loop.stop()
+        self.running.stop_all()
         self.workers.cancel_all()
         if not self.workers.wait(timeout_ms):
             log.warning("background work still running at shutdown")
@@ -156,42 +160,25 @@ class DeskController(QObject):
 
         def intake(context: WorkerContext[None]) -> IntakeResult:
             found = collect_sources(paths)
-            tasks: list[Task] = []
-            refused = list(found.refused)
-            for path in found.accepted:
-                if context.cancelled():
-                    break
-                try:
-                    tasks.append(pipeline.enqueue(path))
-                except OSError as exc:
-                    refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
-            return IntakeResult(tuple(tasks), tuple(refused))
+            files = [(path, None) for path in found.accepted]
+            return _enqueue_all(pipeline, files, context, found.refused)
 
         self.workers.start(
             "add files", intake, on_finished=self._on_intake, on_failed=self._on_failed
         )
 
     def add_files(self, files: list[tuple[Path, IngestChoices]]) -> None:
-        """Create tasks with the choices made on the drop (the ingest dialog), then validate."""
+        """Create tasks with the choices made on the drop (the ingest dialog), then run them."""
         session = self._session
         if session is None:
             return  # the ingest flow waits for the session before it asks anything
         pipeline = session.pipeline
-
-        def intake(context: WorkerContext[None]) -> IntakeResult:
-            tasks: list[Task] = []
-            refused: list[Refusal] = []
-            for path, choices in files:
-                if context.cancelled():
-                    break
-                try:
-                    tasks.append(pipeline.enqueue(path, choices))
-                except OSError as exc:
-                    refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
-            return IntakeResult(tuple(tasks), tuple(refused))
-
+        chosen = list(files)
         self.workers.start(
-            "add files", intake, on_finished=self._on_intake, on_failed=self._on_failed
+            "add files",
+            lambda context: _enqueue_all(pipeline, chosen, context, ()),
+            on_finished=self._on_intake,
+            on_failed=self._on_failed,
         )
 
     @Slot(object)
@@ -202,82 +189,64 @@ class DeskController(QObject):
         for task in result.tasks:
             # Shown at once; the feed confirms it a moment later.
             self.model.queue_update(TaskUpdate(task, owner))
-            if task.state is TaskState.UPLOADING and self.uploads():
-                # An interrupted upload taken over from a closed desk: it resumes where S3 has
-                # it, on a transfer worker (staged again first if this machine lacks the file).
-                self.carry_on(task.id)
-            else:
-                self.validate(task.id)
+            if not self.running.running(task.id, WorkKind.RUN):
+                # The runner decides what comes next: validation, or an interrupted upload
+                # taken over from a closed desk (staged again first if this machine lacks it).
+                self._advance(task.id, Pool.CPU)
         if result.tasks:
             count = len(result.tasks)
-            self.notice.emit(f"Added {count} file{'s' if count != 1 else ''}; validating.")
+            added = f"Added {count} file{'s' if count != 1 else ''}; validating."
+            if result.resumed:
+                names = ", ".join(result.resumed)
+                added += f" Resuming the earlier unfinished task of {names}."
+            self.notice.emit(added)
 
     def _me(self) -> str:
         return self._session.client.user if self._session else ""
 
-    # -- validation ----------------------------------------------------------------------------
+    # -- runs of a task's steps -------------------------------------------------------------
 
     def validate(self, task_id: str, *, confirmed: bool = False) -> None:
-        """Validate on a CPU-bound worker; a staged file then carries on on a transfer worker.
+        """Run the task's steps from where it is (validation first, on a CPU-bound worker).
 
         `confirmed` is the user's yes to what held the task for review (see `confirm`).
         """
-        session = self._session
-        if session is None:
-            return
-        pipeline = session.pipeline
-        staged_hand_off = pipeline.uploads
+        self._advance(task_id, Pool.CPU, answered=True, confirmed=confirmed)
 
-        user_cancel = self._user_cancel_for(task_id)
-
-        def run(context: WorkerContext[RunProgress]) -> ValidationResult:
-            return pipeline.validate(
-                task_id, progress=context.report, cancelled=context.stop_check(user_cancel),
-                on_upload=context.report, stop_when_staged=staged_hand_off, confirmed=confirmed,
-            )
-
-        self._run(task_id, "validate", run, heavy=True)  # at most heavy_slots() at once
-
-    def carry_on(self, task_id: str) -> None:
-        """Upload, submit, follow and verify a staged task; waits on the network, not the CPU."""
-        session = self._session
-        if session is None:
-            return
-        pipeline = session.pipeline
-
-        user_cancel = self._user_cancel_for(task_id)
-
-        def run(context: WorkerContext[RunProgress]) -> ValidationResult:
-            return pipeline.carry_on(
-                task_id, cancelled=context.stop_check(user_cancel), on_upload=context.report
-            )
-
-        self._run(task_id, "upload", run, heavy=False)
-
-    def _user_cancel_for(self, task_id: str) -> threading.Event:
-        # Set only by the user's Cancel; closing the window cancels the worker instead, which
-        # stops it without recording anything (the task resumes later, here or elsewhere).
-        event = threading.Event()
-        self._user_cancels[task_id] = event
-        return event
-
-    def _run(
+    def _advance(
         self,
         task_id: str,
-        verb: str,
-        operation: Callable[[WorkerContext[RunProgress]], ValidationResult],
+        pool: Pool,
         *,
-        heavy: bool,
+        answered: bool = False,
+        confirmed: bool = False,
+        carry: Carry | None = None,
     ) -> None:
+        """Schedule the runner on `pool`; it says where the task goes on (see _on_ran)."""
+        session = self._session
+        if session is None:
+            return
+        pipeline = session.pipeline
         task = self.model.task_by_id(task_id)
+        verb = "validate" if pool is Pool.CPU else "upload"
         name = f"{verb} {task.file_name}" if task else f"{verb} task {task_id}"
-        worker: Worker[ValidationResult, RunProgress] = Worker(name, operation)
-        self._validations[task_id] = worker
+
+        def run(context: WorkerContext[RunProgress]) -> RunResult:
+            job = pipeline.job(
+                task_id, progress=context.report, cancelled=context.stop_check(user_cancel),
+                on_upload=context.report, answered=answered, confirmed=confirmed, carry=carry,
+            )
+            return pipeline.advance(task_id, job, pool=pool)
+
+        worker: Worker[RunResult, RunProgress] = Worker(name, run)
+        # Registered before the worker is submitted, so `run` always finds its cancel event.
+        user_cancel = self.running.add(task_id, WorkKind.RUN, worker)
         worker.signals.progress.connect(self._on_progress)
-        worker.signals.finished.connect(self._on_validated)
+        worker.signals.finished.connect(self._on_ran)
         worker.signals.failed.connect(self._on_failed)
-        worker.signals.done.connect(self._on_validation_done)
-        self.workers.submit(worker, heavy=heavy, transfer=not heavy)
+        # Validations take a CPU-bound slot (at most heavy_slots() at once); uploads and Druid
+        # wait on the network on the transfer pool.
+        self.workers.submit(worker, heavy=pool is Pool.CPU, transfer=pool is Pool.NETWORK)
 
     def confirm(self, task_id: str) -> None:
         """Yes to the question holding a task (same content ingested before, a changed type)."""
@@ -294,21 +263,14 @@ class DeskController(QObject):
     def tasks_past_validation(self) -> tuple[str, ...]:
         """Ids of tasks this desk is uploading or following in Druid right now (for Quit)."""
         ours = [
-            task_id for task_id in self._validations
+            task_id for task_id in self.running.task_ids(WorkKind.RUN)
             if (task := self.model.task_by_id(task_id)) is not None
             and task.state in _PAST_VALIDATION
         ]
-        return (*ours, *self.follow_loop.followed())
+        return (*ours, *self.running.task_ids(WorkKind.FOLLOW))
 
     def uploads(self) -> bool:
         return bool(self._session and self._session.pipeline.uploads)
-
-    @Slot(object)
-    def _on_validation_done(self, worker: object) -> None:
-        for task_id, running in list(self._validations.items()):
-            if running is worker:
-                del self._validations[task_id]
-                self._user_cancels.pop(task_id, None)
 
     @Slot(WorkerFailure)
     def _on_failed(self, failure: WorkerFailure) -> None:
@@ -321,14 +283,14 @@ class DeskController(QObject):
         else:
             self.model.queue_rows_read(progress.task_id, progress.rows)
 
-    @Slot(ValidationResult)
-    def _on_validated(self, result: ValidationResult) -> None:
+    @Slot(RunResult)
+    def _on_ran(self, result: RunResult) -> None:
         self.model.queue_update(TaskUpdate(result.task, self._me()))
         self.taskValidated.emit(result)
-        if result.task.state is TaskState.UPLOADING and result.staging is not None:
-            # Staged by the validation worker: the rest runs on a transfer worker, so the
+        if result.next_pool is not None:
+            # The runner hands over (staged, now the upload; or the other way round): the
             # next file's validation need not wait for this one's upload and Druid task.
-            self.carry_on(result.task.id)
+            self._advance(result.task.id, result.next_pool, carry=result.carry)
 
     def timeline(self, task_id: str) -> None:
         """Read a task's stages from the shared history (any client's task) on a worker."""
@@ -348,7 +310,8 @@ class DeskController(QObject):
         self.timelineReady.emit(timeline)
 
     def is_validating(self, task_id: str) -> bool:
-        return task_id in self._validations
+        """Whether this desk runs the task's steps right now."""
+        return self.running.running(task_id, WorkKind.RUN)
 
     def report(self, task_id: str) -> ValidationReport | None:
         return self._session.pipeline.report(task_id) if self._session else None
@@ -362,23 +325,15 @@ class DeskController(QObject):
     # -- actions -------------------------------------------------------------------------------
 
     def cancel(self, task_id: str) -> None:
-        running = self._validations.get(task_id)
-        if running is not None:
-            # The worker stops at its next check and records the cancellation itself.
-            user_cancel = self._user_cancels.get(task_id)
-            if user_cancel is not None:
-                user_cancel.set()
-            running.cancel()
-            return
-        if self.follow_loop.cancel(task_id):
-            return  # adopted and followed here: that run cancels it and shuts Druid's task down
+        if self.running.cancel_by_user(task_id):
+            return  # the worker stops at its next check and records the cancellation itself
         session = self._session
         if session is None:
             return
         pipeline = session.pipeline
         self.workers.start(
             "cancel a task",
-            lambda _ctx: pipeline.cancel(task_id),
+            lambda _ctx: pipeline.cancel(task_id).task,
             on_finished=self._on_task_changed,
             on_failed=self._on_failed,
         )
@@ -429,33 +384,59 @@ class DeskController(QObject):
     def fetch_druid_view(self, task: Task) -> bool:
         """Read the Druid side of `task` on a worker; druidViewReady carries it. One read per
         task at a time: asked again meanwhile, it reads once more after. False without Druid."""
-        connections = self._session.connections if self._session else None
-        if connections is None:
+        session = self._session
+        connections = session.connections if session else None
+        if session is None or connections is None:
             return False
-        if task.id in self._druid_reads:
+        if self.running.running(task.id, WorkKind.DRUID_READ):
             self._druid_again[task.id] = task
             return True
+        store = session.store
 
         def read(_: WorkerContext[None]) -> DruidTaskView:
             try:
-                return druid_task_view(connections, task)
+                spec = store.tasks.druid_spec(task.id)
+                return druid_task_view(connections, task, stored_spec=spec)
             except Exception as exc:  # a bug must not leave the tab asking forever; logged
                 log.exception("reading task %s from Druid failed", task.id)
                 problem = f"Could not read this task from Druid: {exc}"
                 return DruidTaskView(task_id=task.id, problem=problem)
 
         worker: Worker[DruidTaskView, None] = Worker(f"read {task.file_name} from Druid", read)
-        self._druid_reads[task.id] = worker
+        self.running.add(task.id, WorkKind.DRUID_READ, worker)
         worker.signals.finished.connect(self.druidViewReady)
         worker.signals.done.connect(self._on_druid_read_done)
         self.workers.submit(worker)
         return True
 
     @Slot(object)
-    def _on_druid_read_done(self, worker: object) -> None:
-        for task_id, running in list(self._druid_reads.items()):
-            if running is worker:
-                del self._druid_reads[task_id]
-                again = self._druid_again.pop(task_id, None)
-                if again is not None:
-                    self.fetch_druid_view(again)
+    def _on_druid_read_done(self, _worker: object) -> None:
+        # The registry let go of the finished read first (its slot was connected first).
+        for task_id, again in list(self._druid_again.items()):
+            if not self.running.running(task_id, WorkKind.DRUID_READ):
+                del self._druid_again[task_id]
+                self.fetch_druid_view(again)
+
+
+def _enqueue_all(
+    pipeline: LocalPipeline,
+    files: Sequence[tuple[Path, IngestChoices | None]],
+    context: WorkerContext[None],
+    refused_before: tuple[Refusal, ...],
+) -> IntakeResult:
+    """Find or create each file's task (hashing reads the whole file: a worker's job)."""
+    tasks: list[Task] = []
+    resumed: list[str] = []
+    refused = list(refused_before)
+    for path, choices in files:
+        if context.cancelled():
+            break
+        try:
+            found = pipeline.enqueue(path, choices)
+        except OSError as exc:
+            refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
+            continue
+        tasks.append(found.task)
+        if found.resumed:
+            resumed.append(path.name)
+    return IntakeResult(tuple(tasks), tuple(refused), tuple(resumed))

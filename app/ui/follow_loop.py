@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.domain.tasks import Task
 from app.pipeline.follower import Follower, FollowTick
 from app.pipeline.session import DeskSession, TaskUpdate
+from app.ui.running_work import RunningWork, WorkKind
 from app.ui.task_model import TaskTableModel
 from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +41,7 @@ class FollowLoop(QObject):
         self,
         workers: WorkerPool,
         model: TaskTableModel,
-        busy: Callable[[str], bool],
+        running: RunningWork,
         *,
         on_failed: Callable[[WorkerFailure], object] | None = None,
         interval_ms: int = FOLLOW_INTERVAL_MS,
@@ -55,14 +51,12 @@ class FollowLoop(QObject):
         super().__init__(parent)
         self._workers = workers
         self._model = model
-        self._busy = busy  # the controller's own runs (DeskController.is_validating)
+        self._running = running  # the window's one registry: its runs and these follows
         self._on_failed = on_failed
         self._max_runs = max_runs
         self._follower: Follower | None = None
         self._session: DeskSession | None = None
         self._ticking = False
-        self._runs: dict[str, Worker[FollowResult, None]] = {}
-        self._user_cancels: dict[str, threading.Event] = {}
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.tick)
@@ -73,20 +67,11 @@ class FollowLoop(QObject):
 
     def followed(self) -> tuple[str, ...]:
         """Ids of the tasks this desk is following now."""
-        return tuple(self._runs)
+        return self._running.task_ids(WorkKind.FOLLOW)
 
     def follows(self, task_id: str) -> bool:
         """Whether this loop is running the task (adopted from a desk that is gone)."""
-        return task_id in self._runs
-
-    def cancel(self, task_id: str) -> bool:
-        """The user's cancel of a task this loop runs (its Druid task is shut down); False
-        when the loop does not run it."""
-        user_cancel = self._user_cancels.get(task_id)
-        if user_cancel is None:
-            return False
-        user_cancel.set()
-        return True
+        return self._running.running(task_id, WorkKind.FOLLOW)
 
     def start(self, session: DeskSession) -> bool:
         """Follow from now on; False (and nothing started) without S3 and Druid on this desk."""
@@ -103,8 +88,7 @@ class FollowLoop(QObject):
     def stop(self) -> None:
         """Stop ticking, stop following (the tasks stay as they are), give up the lock."""
         self._timer.stop()
-        for worker in self._runs.values():
-            worker.cancel()
+        self._running.stop_all(WorkKind.FOLLOW)
         follower, self._follower, self._session = self._follower, None, None
         if follower is not None:
             follower.close()
@@ -112,10 +96,11 @@ class FollowLoop(QObject):
     @Slot()
     def tick(self) -> None:
         follower = self._follower
-        room = self._max_runs - len(self._runs)
+        followed = self.followed()
+        room = self._max_runs - len(followed)
         if follower is None or self._ticking or room <= 0:
             return
-        running = frozenset(self._runs)
+        running = frozenset(followed)
         self._ticking = True
         worker: Worker[FollowTick, None] = Worker(
             "look for tasks to follow", lambda _ctx: follower.tick(running, limit=room)
@@ -129,7 +114,7 @@ class FollowLoop(QObject):
     def _on_ticked(self, result: FollowTick) -> None:
         self.ticked.emit(result)
         for task in result.adopted:
-            if task.id in self._runs or self._busy(task.id):
+            if self._running.running(task.id):
                 continue  # already running on this desk
             self._run(task)
 
@@ -147,8 +132,6 @@ class FollowLoop(QObject):
         if follower is None or session is None:
             return  # stopped meanwhile: the adopted task is adoptable again after sign-off
 
-        user_cancel = threading.Event()
-
         def run(context: WorkerContext[None]) -> FollowResult:
             # The user's cancel shuts the Druid task down; closing this desk only stops following
             # (its sign-off lets another desk adopt the task): see WorkerContext.stop_check.
@@ -157,22 +140,14 @@ class FollowLoop(QObject):
             return FollowResult(TaskUpdate(outcome.task, owner), outcome.message)
 
         worker: Worker[FollowResult, None] = Worker(f"follow {task.file_name}", run)
-        self._runs[task.id] = worker
-        self._user_cancels[task.id] = user_cancel
+        # Registered before the worker is submitted, so `run` always finds its cancel event.
+        user_cancel = self._running.add(task.id, WorkKind.FOLLOW, worker)
         worker.signals.finished.connect(self._on_run_finished)
         if self._on_failed is not None:
             worker.signals.failed.connect(self._on_failed)
-        worker.signals.done.connect(self._on_run_done)
         self._workers.submit(worker, transfer=True)
 
     @Slot(object)
     def _on_run_finished(self, result: FollowResult) -> None:
         self._model.queue_update(result.update)
         self.runFinished.emit(result)
-
-    @Slot(object)
-    def _on_run_done(self, worker: object) -> None:
-        for task_id, running in list(self._runs.items()):
-            if running is worker:
-                del self._runs[task_id]
-                del self._user_cancels[task_id]

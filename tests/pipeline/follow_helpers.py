@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from app.domain.druid import Interval
 from app.domain.store import NewTask, TaskPatch
-from app.domain.tasks import IngestMode, Task, TaskState
+from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
 from app.services.store import TaskStore
 from app.services.store.models import CLIENTS
 
@@ -34,9 +35,13 @@ def left_in(
                 IngestMode.APPEND),
         by_client=owner_id,
     )
+    # Rows over 2024-02-01 .. 2024-02-03 (write_source's days), into an empty datasource.
+    plan = VerifyPlan(Interval(1_706_745_600_000, 1_707_004_800_000), baseline=0, rows=rows)
     patches = {
         TaskState.UPLOADING: TaskPatch(rows_validated=rows, progress=1.0),
-        TaskState.SUBMITTING: TaskPatch(druid_task_id=druid_task_id, s3_uri="s3://b/k"),
+        TaskState.SUBMITTING: TaskPatch(
+            druid_task_id=druid_task_id, s3_uri="s3://b/k", verify_plan=plan
+        ),
     }
     for target in _ON_THE_WAY[: _ON_THE_WAY.index(state) + 1]:
         task = store.tasks.transition(

@@ -17,7 +17,7 @@ from app.domain.druid import DruidTaskState
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.domain.validation import StagingResult
 from app.pipeline.druid_view import SpecSource, console_url, druid_task_view
-from app.pipeline.ingest import Connections
+from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import TaskFiles
 from app.services.druid import (
     DruidClient,

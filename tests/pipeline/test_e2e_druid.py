@@ -131,6 +131,42 @@ def test_xlsx_and_csv_land_with_the_figures_polars_computes(
         assert open_uploads(devstack, name) == []
 
 
+def write_history(path: Path, first: datetime, rows: int, step_months: int) -> Path:
+    """A series like the Dow Jones one: `rows` dates from `first`, `step_months` apart.
+
+    Few rows per day keep Druid's (still DAY) segments few, so the test stays quick.
+    """
+    lines = ["when,city,qty"]
+    for i in range(rows):
+        year, month = divmod(first.month - 1 + i * step_months, 12)
+        moment = first.replace(year=first.year + year, month=month + 1)
+        lines.append(f"{moment:%Y-%m-%d},city{i % 3},{100 + i * 7}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("label", "first", "rows", "step_months"),
+    # 1900-01 .. 1969-07, every seven months; 1969-01 .. 1971-12, every month.
+    [("before1970", datetime(1900, 1, 1), 120, 7), ("across1970", datetime(1969, 1, 1), 36, 1)],
+)
+def test_dates_before_1970_are_verified_by_druid_sql(
+    cli: Cli, store: TaskStore, druid: DruidClient, datasource: Callable[[str], str],
+    tmp_path: Path, devstack: DevStack, label: str, first: datetime, rows: int, step_months: int,
+) -> None:
+    name = datasource(label)
+    path = write_history(tmp_path / f"{label}.csv", first, rows, step_months)
+    done = cli.run("ingest", str(path), "--datasource", name, "--mode", "replace", "--wait",
+                   timeout=300)
+    task = tasks_for(store, name)[0]
+    assert done.returncode == 0, explain(devstack, task, done)
+    assert task.state is TaskState.SUCCEEDED
+    assert f"Druid SQL counts {rows:,}" in (task.validation_summary or "")
+    plan = task.verify_plan
+    assert plan is not None and plan.interval.start_ms < 0 and plan.rows == rows
+    assert druid_figures(druid, name) == source_figures(path)
+
+
 def test_a_large_file_is_staged_in_parts_that_druid_ingests_in_parallel(
     cli: Cli, store: TaskStore, druid: DruidClient, datasource: Callable[[str], str],
     tmp_path: Path, devstack: DevStack,

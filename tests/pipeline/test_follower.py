@@ -12,10 +12,11 @@ import pytest
 
 from app.domain.store import EventKind, NewTask
 from app.domain.tasks import IngestMode, Task, TaskState
-from app.pipeline.adoption import OWNER_LEASE
 from app.pipeline.follower import Follower, FollowTick
-from app.pipeline.ingest import Connections, IngestPipeline
 from app.pipeline.intake import file_sha256
+from app.pipeline.remote_connections import Connections
+from app.pipeline.runner import Runner
+from app.pipeline.tasks import OWNER_LEASE
 from app.services.settings import Settings
 from app.services.storage import S3Uploader, make_client
 from app.services.store import TaskStore
@@ -46,7 +47,7 @@ class Desk:
     """One client on the shared store, with its own staging folder."""
 
     client_id: str
-    pipeline: IngestPipeline
+    pipeline: Runner
     work_dir: Path
 
 
@@ -73,7 +74,7 @@ def open_desk(
         client = store.clients.register(user=name, host=f"{name}-desk")
         settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
         folder = work_dir or tmp_path / f"work-{name}"
-        pipeline = IngestPipeline(store, client.id, settings, connections, work_dir=folder)
+        pipeline = Runner(store, client.id, settings, connections, work_dir=folder)
         return Desk(client.id, pipeline, folder)
 
     yield make
@@ -184,10 +185,11 @@ def test_a_lost_adoption_race_is_skipped(
         follower.close()
 
 
-def test_a_submit_whose_spec_stayed_on_the_gone_desk_fails_with_a_sentence(
+def test_a_submit_whose_spec_was_never_recorded_fails_with_a_sentence(
     store: TaskStore, druid: ServingDruid, open_desk: OpenDesk
 ) -> None:
     gone = open_desk("ann")
+    # Left in submitting by an older version, which kept the spec on its own disk.
     task = left_in(store, gone.client_id, TaskState.SUBMITTING)
     store.clients.sign_off(gone.client_id)
     follower = follower_for(store, open_desk("bob"))
@@ -197,11 +199,37 @@ def test_a_submit_whose_spec_stayed_on_the_gone_desk_fails_with_a_sentence(
     finally:
         follower.close()
     assert outcome.task.state is TaskState.FAILED
-    assert outcome.task.error_message == "The Druid spec is not on this desk."
-    last = store.tasks.history(task.id)[-1]
-    assert last.message is not None
-    assert "its spec is on the desk that uploaded the file: retry the task there" in last.message
+    assert outcome.task.error_message == (
+        f"Druid never received task {task.druid_task_id} and its spec was not recorded: "
+        "retry the task on the desk that holds the file."
+    )
     assert druid.submits() == 0
+
+
+def test_another_desk_submits_the_recorded_spec_of_a_desk_that_died_before_submitting(
+    store: TaskStore, druid: ServingDruid, open_desk: OpenDesk, tmp_path: Path
+) -> None:
+    killed = open_desk("ann")
+    source = write_source(tmp_path / "sales.csv")
+    task = new_task(store, killed.client_id, source)
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
+        kill_at(patch, "submitted")
+        killed.pipeline.run(task, source, FAST)
+    # As if the kill came just before the submit reached Druid: Druid never heard of it.
+    druid_task_id = store.tasks.get(task.id).druid_task_id or ""
+    del druid.tasks[druid_task_id]
+    druid.rows.clear()
+    age_heartbeat(store, killed.client_id, 120)
+    elsewhere = open_desk("bob")  # another machine: none of ann's files
+    follower = follower_for(store, elsewhere)
+    try:
+        (adopted,) = follower.tick().adopted
+        outcome = follower.run(adopted)
+    finally:
+        follower.close()
+    assert outcome.task.state is TaskState.SUCCEEDED, outcome.message
+    assert "Druid SQL counts 120" in (outcome.task.validation_summary or "")
+    assert list(druid.tasks) == [druid_task_id]
 
 
 def test_a_desk_killed_after_submit_is_finished_by_its_restart_with_one_druid_task(
@@ -246,7 +274,7 @@ def test_two_desks_on_one_postgres_only_the_leader_adopts(
         made.append(connections)
         client = store.clients.register(user=name)
         settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
-        pipeline = IngestPipeline(
+        pipeline = Runner(
             store, client.id, settings, connections, work_dir=tmp_path / name
         )
         follower = Follower(

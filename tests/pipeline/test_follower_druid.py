@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.domain.tasks import TaskState
+from app.pipeline.choices import IngestOptions
 from app.pipeline.follower import Follower
-from app.pipeline.ingest import Connections, IngestOptions, IngestPipeline
+from app.pipeline.remote_connections import Connections
+from app.pipeline.runner import Runner
 from app.services.settings import load_settings
 from app.services.store import TaskStore
 from tests.devstack.stack import DevStack
@@ -46,7 +48,7 @@ def test_a_task_the_cli_left_ingesting_is_adopted_and_verified_in_druid(
             settings = load_settings(database_url=pg_url)
             connections = Connections.from_settings(settings)
             desk = store.clients.register(user="bob")
-            pipeline = IngestPipeline(
+            pipeline = Runner(
                 store, desk.id, settings, connections, work_dir=tmp_path / "bob"
             )
             follower = Follower(

@@ -195,14 +195,14 @@ def test_enqueue_keeps_the_choices_and_validation_uses_them(
     session = DeskSession.open(settings, database_url=f"sqlite:///{tmp_path / 'desk.sqlite3'}")
     try:
         pipeline = session.pipeline
-        plain = pipeline.enqueue(ambiguous)
+        plain = pipeline.enqueue(ambiguous).task
         assert plain.datasource == "visits" and plain.mode is IngestMode.APPEND
-        assert pipeline.validate(plain.id).report.pending  # type: ignore[union-attr]
+        assert pipeline.run(plain.id).report.pending  # type: ignore[union-attr]
         chosen = IngestChoices("visits_eu", mode=IngestMode.REPLACE, date_order=DateOrder.DAY_FIRST)
-        task = pipeline.enqueue(ambiguous, chosen)
+        task = pipeline.enqueue(ambiguous, chosen).task
         assert (task.datasource, task.mode) == ("visits_eu", IngestMode.REPLACE)
         assert pipeline.choices(task.id) == chosen
-        report = pipeline.validate(task.id).report
+        report = pipeline.run(task.id).report
         assert report is not None and not report.pending
         assert report.timestamp is not None and report.timestamp.date_order is DateOrder.DAY_FIRST
     finally:

@@ -13,20 +13,23 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from app.domain.druid import Interval
-from app.domain.store import NewTask
-from app.domain.tasks import IngestMode, Task, TaskState
-from app.pipeline import ingest as ingest_module
-from app.pipeline import remote as remote_module
-from app.pipeline.control import cancel_task, retry_task
-from app.pipeline.ingest import Connections, IngestOptions, IngestPipeline, druid_attempt
+from app.domain.store import NewTask, TaskPatch
+from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
+from app.pipeline.choices import IngestOptions
 from app.pipeline.intake import file_sha256
-from app.pipeline.remote import VerifyPlan
+from app.pipeline.moves import TaskMoves
+from app.pipeline.remote_connections import Connections
+from app.pipeline.runner import Runner
+from app.pipeline.steps import follow, gate, submit, upload
+from app.pipeline.steps.upload import druid_attempt
 from app.services.druid import DruidClient, RetryPolicy
 from app.services.settings import Settings
 from app.services.storage import S3Uploader, make_client, object_key
 from app.services.store import TaskStore
+from app.services.store.models import TASKS
 from tests.druid.fake import FakeDruid, druid_report, sql_rows
 from tests.storage.conftest import MotoServer, options, s3_config
 
@@ -78,7 +81,7 @@ class ServingDruid(FakeDruid):
 class Desk:
     store: TaskStore
     client_id: str
-    pipeline: IngestPipeline
+    pipeline: Runner
     connections: Connections
     druid: ServingDruid
     source: Path
@@ -111,7 +114,7 @@ def make_desk(tmp_path: Path, endpoint: str, bucket: str, druid_client: DruidCli
     store = TaskStore.open(f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
     client = store.clients.register()
     settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
-    pipeline = IngestPipeline(store, client.id, settings, connections, work_dir=tmp_path / "work")
+    pipeline = Runner(store, client.id, settings, connections, work_dir=tmp_path / "work")
     return Desk(store, client.id, pipeline, connections, fake, write_source(tmp_path / "s.csv"))
 
 
@@ -131,8 +134,8 @@ def kill_at(monkeypatch: pytest.MonkeyPatch, point: str) -> None:
         if name == point:
             raise Killed(name)
 
-    monkeypatch.setattr(ingest_module, "pause_at", pause)
-    monkeypatch.setattr(remote_module, "pause_at", pause)
+    for module in (gate, upload, submit, follow):
+        monkeypatch.setattr(module, "pause_at", pause)
 
 
 def states(store: TaskStore, task: Task) -> list[TaskState]:
@@ -220,13 +223,15 @@ def test_cancel_while_ingesting_shuts_the_druid_task_down(
         assert time.monotonic() < deadline
         time.sleep(0.02)
     other = desk.store.clients.register()
-    cancelled = cancel_task(desk.store, other.id, task.id, desk.connections)
+    cancelled = TaskMoves(desk.store, other.id).cancel(
+        task.id, "Cancelled by the user.", desk.connections
+    )
     worker.join(30)
     assert cancelled.task.state is TaskState.CANCELLED
     assert any("was shut down" in note for note in cancelled.notes)
     assert outcome and outcome[0].state is TaskState.CANCELLED
     assert desk.druid.tasks[cancelled.task.druid_task_id or ""]["statusCode"] == "FAILED"
-    again = retry_task(desk.store, desk.client_id, task.id)
+    again = desk.pipeline.moves.retry(task.id)
     assert again.state is TaskState.QUEUED and again.druid_task_id is None
 
 
@@ -281,12 +286,43 @@ def test_a_kill_during_validation_validates_again_in_place(
     assert states(desk.store, ended).count(TaskState.VALIDATING) == 1
 
 
-def test_the_verify_plan_survives_the_history_message() -> None:
-    plan = VerifyPlan(Interval(1_000, 86_401_000), baseline=42, rows=7)
-    text = f"uploaded s3://b/k (10 bytes); Druid task x; {plan.message()}"
-    assert VerifyPlan.parse(text) == plan
-    assert plan.expected == 49
-    assert VerifyPlan.parse("no plan here") is None
+def test_the_verify_plan_is_typed_data_on_the_task(desk: Desk) -> None:
+    ended = desk.run(desk.task())
+    plan = ended.verify_plan
+    assert plan is not None and plan.rows == 120 and plan.baseline == 0
+    # The staged rows span 2024-02-01 .. 2024-02-03: three whole days.
+    assert plan.interval.iso == "2024-02-01T00:00:00.000Z/2024-02-04T00:00:00.000Z"
+    assert json.loads(desk.store.tasks.druid_spec(ended.id) or "{}")["id"] == ended.druid_task_id
+
+
+def test_a_plan_before_1970_round_trips_through_the_store(desk: Desk) -> None:
+    task = desk.task()
+    plan = VerifyPlan(Interval(-1_738_368_000_000, -34_128_000_000), baseline=0, rows=649)
+    desk.store.tasks.update(
+        task.id, TaskPatch(verify_plan=plan), expected_state=TaskState.QUEUED,
+        owner=desk.client_id,
+    )
+    assert desk.store.tasks.get(task.id).verify_plan == plan
+    assert plan.expected == 649
+
+
+def test_a_task_without_a_plan_fails_instead_of_succeeding(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = desk.task()
+    kill_at(monkeypatch, "ingesting")
+    with pytest.raises(Killed):
+        desk.run(task)
+    monkeypatch.undo()
+    # As a task uploaded by an older version, whose plan rode in a history message: none here.
+    with desk.store.tasks.engine.begin() as conn:
+        conn.execute(
+            update(TASKS).where(TASKS.c.id == task.id)
+            .values(verify_start_ms=None, version=TASKS.c.version + 1)
+        )
+    ended = desk.run(desk.store.tasks.get(task.id))
+    assert ended.state is TaskState.FAILED
+    assert "No verification plan was recorded" in (ended.error_message or "")
 
 
 def test_druid_attempts_are_stable_and_distinct(desk: Desk) -> None:

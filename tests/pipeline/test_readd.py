@@ -11,8 +11,9 @@ import pytest
 from app.domain.store import EventKind
 from app.domain.tasks import IngestMode, TaskState
 from app.pipeline.choices import IngestChoices
-from app.pipeline.ingest import Connections, IngestPipeline
 from app.pipeline.local import LocalPipeline
+from app.pipeline.remote_connections import Connections
+from app.pipeline.runner import Runner
 from app.services.settings import Settings
 from app.services.storage import S3Uploader, make_client
 from app.services.store import TaskStore
@@ -38,24 +39,22 @@ def druid() -> ServingDruid:
 def open_desk(
     store: TaskStore, druid: ServingDruid, tmp_path: Path, moto: MotoServer, bucket: str
 ) -> Iterator[OpenDesk]:
-    """A window's LocalPipeline on the shared store; with `uploads`, S3 and Druid attached."""
+    """A window's LocalPipeline on the shared store; with `uploads`, S3 and Druid configured."""
     made: list[Connections] = []
 
     def make(name: str, work_dir: Path | None = None, *, uploads: bool = True) -> LocalPipeline:
         client = store.clients.register(user=name)
         settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
-        local = LocalPipeline(store, client.id, settings)
+        connections = None
         if uploads:
             config = s3_config(moto.endpoint, bucket)
             connections = Connections(
                 config, S3Uploader(make_client(config), config, options()), druid.client()
             )
             made.append(connections)
-            folder = work_dir or tmp_path / f"work-{name}"
-            local.attach_ingest(
-                IngestPipeline(store, client.id, settings, connections, work_dir=folder)
-            )
-        return local
+        folder = work_dir or tmp_path / f"work-{name}"
+        runner = Runner(store, client.id, settings, connections, work_dir=folder)
+        return LocalPipeline(store, runner, settings)
 
     yield make
     for connections in made:
@@ -74,21 +73,21 @@ def test_a_file_added_again_resumes_its_interrupted_upload(
 ) -> None:
     source = write_source(tmp_path / "sales.csv")
     first = open_desk("ann", tmp_path / "work")
-    task = first.enqueue(source)
+    task = first.enqueue(source).task
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
         kill_at(patch, "uploading")
-        first.validate(task.id)
+        first.run(task.id)
     interrupted = store.tasks.get(task.id)
     assert interrupted.state is TaskState.UPLOADING and interrupted.multipart_upload_id
     store.clients.sign_off(first.client_id)  # the window closed
 
     # Restarted on the same machine (its staging folder is still there), or another desk.
     second = open_desk("ann-again", tmp_path / "work" if same_machine else None)
-    again = second.enqueue(source)
+    again = second.enqueue(source).task
     assert again.id == task.id
     assert again.owner_client == again.source_client == second.client_id
     assert second.source_path(task.id) == source
-    result = second.validate(task.id)
+    result = second.run(task.id)
     assert result.task.state is TaskState.SUCCEEDED, result.message
     assert [t.id for t in store.tasks.list_tasks()] == [task.id]  # no second task
     assert druid.submits() == 1
@@ -101,12 +100,12 @@ def test_a_file_whose_desk_is_alive_gets_a_task_of_its_own(
 ) -> None:
     source = write_source(tmp_path / "sales.csv")
     first = open_desk("ann", uploads=False)
-    task = first.enqueue(source)
+    task = first.enqueue(source).task
     second = open_desk("bob", uploads=False)
-    assert second.enqueue(source).id != task.id  # ann's desk is still there, holding it
+    assert second.enqueue(source).task.id != task.id  # ann's desk is still there, holding it
     age_heartbeat(store, first.client_id, 120)  # ann's desk was killed
     third = open_desk("cy", uploads=False)
-    assert third.enqueue(source).id == task.id
+    assert third.enqueue(source).task.id == task.id
 
 
 def test_other_choices_or_an_upload_without_s3_make_a_new_task(
@@ -114,15 +113,15 @@ def test_other_choices_or_an_upload_without_s3_make_a_new_task(
 ) -> None:
     source = write_source(tmp_path / "sales.csv")
     first = open_desk("ann")
-    task = first.enqueue(source)
+    task = first.enqueue(source).task
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
         kill_at(patch, "uploading")
-        first.validate(task.id)
+        first.run(task.id)
     store.clients.sign_off(first.client_id)
     second = open_desk("bob", uploads=False)
     replace_mode = IngestChoices("sales", IngestMode.REPLACE)
-    assert second.enqueue(source, replace_mode).id != task.id
-    assert second.enqueue(source, IngestChoices("sales", sheet="Other")).id != task.id
+    assert second.enqueue(source, replace_mode).task.id != task.id
+    assert second.enqueue(source, IngestChoices("sales", sheet="Other")).task.id != task.id
     # An interrupted upload needs S3 and Druid: a desk without them leaves it for one with.
-    assert second.enqueue(source).id != task.id
+    assert second.enqueue(source).task.id != task.id
     assert store.tasks.get(task.id).owner_client == first.client_id

@@ -13,13 +13,9 @@ import pytest
 from app.domain.validation import Severity, SourceKind
 from app.services.reading import excel
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.opener import list_sheets, open_source
 from app.services.reading.options import ReadOptions
-from app.services.reading.source import (
-    ROW_COLUMN,
-    SourceTable,
-    list_sheets,
-    open_source,
-)
+from app.services.reading.source import ROW_COLUMN, SourceTable
 from tests.reading import workbooks
 
 

@@ -74,9 +74,12 @@ def test_preview_headers_show_type_and_evidence(qtmodeltester) -> None:
     names = [c.name for c in report.columns]
     quantity = names.index("quantity")
     header = model.headerData(quantity, Qt.Orientation.Horizontal)
-    assert header == "quantity\ntext"
+    assert header == "quantity\ninteger"
     tip = model.headerData(quantity, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
-    assert tip == "quantity: text, because 1 of 60 values are not numbers (rows 25: 'three')"
+    assert tip == (
+        "quantity: integer: 59 of 60 values are whole numbers; 1 does not fit "
+        "(row 25: 'three')"
+    )
     # Rows are numbered as the file numbers them, and cells are the text as written.
     assert model.headerData(0, Qt.Orientation.Vertical) == "2"
     first = report.preview[0]
@@ -265,8 +268,8 @@ def test_another_clients_task_has_a_timeline(
 ) -> None:
     other = DeskSession.open(settings, database_url=database_url)
     try:
-        task = other.pipeline.enqueue(SAMPLES / "stores_workbook.xlsx")
-        other.pipeline.validate(task.id)
+        task = other.pipeline.enqueue(SAMPLES / "stores_workbook.xlsx").task
+        other.pipeline.run(task.id)
         qtbot.waitUntil(
             lambda: (shown := window.model.task_by_id(task.id)) is not None
             and shown.state is S.NEEDS_REVIEW,

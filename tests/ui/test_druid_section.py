@@ -29,6 +29,7 @@ from app.ui.druid_section import (
     DruidSection,
 )
 from app.ui.main_window import MainWindow
+from app.ui.running_work import WorkKind
 from tests.devstack.conftest import devstack  # noqa: F401 - the real-Druid test below
 from tests.devstack.stack import DevStack
 from tests.druid.conftest import stage_csv
@@ -323,11 +324,13 @@ def test_real_druid_read_on_a_worker(
     # One read per task at a time: a second request while one runs is kept and run after it.
     # The first read's finished signal comes before its done: wait until it has let go, or both
     # requests below would fold into the single read that follows it.
-    qtbot.waitUntil(lambda: not controller._druid_reads, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: not controller.running.running(task.id, WorkKind.DRUID_READ), timeout=10_000
+    )
     with qtbot.waitSignals([controller.druidViewReady] * 2, timeout=60_000):
         assert controller.fetch_druid_view(task)
         assert controller.fetch_druid_view(task)
-        assert list(controller._druid_reads) == [task.id]
+        assert controller.running.task_ids(WorkKind.DRUID_READ) == (task.id,)
     qtbot.waitUntil(lambda: controller.workers.active == 0, timeout=10_000)
 
     # The task moving on (here: failed) asks again, and so does the Refresh button.

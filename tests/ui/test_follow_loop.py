@@ -11,14 +11,15 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.tasks import TaskState
 from app.pipeline.follower import FollowTick
-from app.pipeline.ingest import Connections, IngestPipeline
+from app.pipeline.remote_connections import Connections
 from app.pipeline.session import DeskSession
 from app.services.settings import Settings
 from app.services.storage import S3Uploader, make_client
 from app.ui.follow_loop import FollowLoop, FollowResult
 from app.ui.main_window import MainWindow
+from app.ui.running_work import RunningWork, WorkKind
 from app.ui.task_model import TaskTableModel
-from app.ui.workers import WorkerPool
+from app.ui.workers import Worker, WorkerPool
 from tests.druid.fake import druid_report
 from tests.pipeline.follow_helpers import left_in
 from tests.pipeline.test_pipeline_steps import ServingDruid
@@ -32,22 +33,18 @@ def druid() -> ServingDruid:
 
 @pytest.fixture
 def session(tmp_path: Path, druid: ServingDruid) -> Iterator[DeskSession]:
-    """A desk whose IngestPipeline talks to the fake Druid (S3 is not needed after the upload,
-    so its endpoint is never called)."""
-    opened = DeskSession.open(
-        Settings(), database_url=f"sqlite:///{tmp_path / 'tasks.sqlite3'}", poll_interval_s=0.1
-    )
+    """A desk whose runner talks to the fake Druid (S3 is not needed after the upload, so its
+    endpoint is never called)."""
     config = s3_config("http://127.0.0.1:9", "unused")
     connections = Connections(
         config, S3Uploader(make_client(config), config, options()), druid.client()
     )
-    opened.pipeline.attach_ingest(
-        IngestPipeline(opened.store, opened.client.id, opened.settings, connections,
-                       work_dir=tmp_path / "work")
+    opened = DeskSession.open(
+        Settings(), database_url=f"sqlite:///{tmp_path / 'tasks.sqlite3'}", poll_interval_s=0.1,
+        connections=connections, work_dir=tmp_path / "work",
     )
     yield opened
     opened.close()
-    connections.close()
 
 
 @pytest.fixture
@@ -62,6 +59,8 @@ def _abandoned(session: DeskSession, druid: ServingDruid, *, done: bool) -> str:
     assert task.druid_task_id is not None
     druid.add_task(task.druid_task_id, "SUCCESS" if done else "RUNNING")
     druid.reports[task.druid_task_id] = druid_report(task.druid_task_id, 120, parallel=False)
+    if done:
+        druid.rows[task.datasource] = 120  # what Druid SQL counts once the segments load
     session.store.clients.sign_off(gone.id)
     return task.id
 
@@ -71,7 +70,7 @@ def test_the_loop_adopts_a_left_task_and_the_table_shows_it_succeed(
 ) -> None:
     task_id = _abandoned(session, druid, done=True)
     workers = WorkerPool()
-    loop = FollowLoop(workers, model, lambda _task_id: False, interval_ms=50)
+    loop = FollowLoop(workers, model, RunningWork(), interval_ms=50)
     with qtbot.waitSignal(loop.runFinished, timeout=20_000) as finished:
         assert loop.start(session)
     result = finished.args[0]
@@ -92,7 +91,10 @@ def test_tasks_the_controller_runs_are_not_started_again(
 ) -> None:
     task_id = _abandoned(session, druid, done=True)
     workers = WorkerPool()
-    loop = FollowLoop(workers, model, lambda asked: asked == task_id, interval_ms=60_000)
+    running = RunningWork()
+    busy: Worker[None, None] = Worker("the controller's run", lambda _ctx: None)
+    running.add(task_id, WorkKind.RUN, busy)  # the controller runs it (never submitted here)
+    loop = FollowLoop(workers, model, running, interval_ms=60_000)
     with qtbot.waitSignal(loop.ticked, timeout=20_000) as ticked:
         loop.start(session)
     tick = ticked.args[0]
@@ -110,12 +112,16 @@ def test_stopping_hands_a_running_task_back_without_cancelling_it(
     task_id = _abandoned(session, druid, done=False)
     druid_task_id = session.store.tasks.get(task_id).druid_task_id or ""
     workers = WorkerPool()
-    loop = FollowLoop(workers, model, lambda _task_id: False, interval_ms=60_000)
+    loop = FollowLoop(workers, model, RunningWork(), interval_ms=60_000)
     loop.start(session)
     qtbot.waitUntil(lambda: loop.follows(task_id), timeout=20_000)
-    # Following: the run has asked Druid for the task's status at least once.
+    # Following: the desk's poller has asked Druid for the task's status at least once.
     qtbot.waitUntil(
-        lambda: any(druid_task_id in r.url.path for r in list(druid.requests)), timeout=20_000
+        lambda: any(
+            r.url.path.endswith("/taskStatus") and druid_task_id in r.content.decode()
+            for r in list(druid.requests)
+        ),
+        timeout=20_000,
     )
     loop.stop()
     assert workers.wait(10_000)
@@ -138,12 +144,13 @@ def test_the_users_cancel_of_a_followed_task_shuts_its_druid_task_down(
     task_id = _abandoned(session, druid, done=False)
     druid_task_id = session.store.tasks.get(task_id).druid_task_id or ""
     workers = WorkerPool()
-    loop = FollowLoop(workers, model, lambda _task_id: False, interval_ms=60_000)
-    assert not loop.cancel(task_id)  # not followed (yet): the caller cancels it another way
+    running = RunningWork()
+    loop = FollowLoop(workers, model, running, interval_ms=60_000)
+    assert not running.cancel_by_user(task_id)  # not followed (yet): cancelled another way
     loop.start(session)
     qtbot.waitUntil(lambda: loop.follows(task_id), timeout=20_000)
     with qtbot.waitSignal(loop.runFinished, timeout=20_000) as finished:
-        assert loop.cancel(task_id)
+        assert running.cancel_by_user(task_id)
     assert finished.args[0].update.task.state is TaskState.CANCELLED
     assert druid.tasks[druid_task_id]["statusCode"] == "FAILED"  # shut down
     loop.stop()

@@ -98,8 +98,11 @@ def test_invalid_task_details_and_export(
         details.columns_model.row_values(r)[0]: details.columns_model.row_values(r)
         for r in range(details.columns_model.rowCount())
     }
-    assert columns["quantity"][1] == "text"
-    assert "rows 25: 'three'" in columns["quantity"][2]
+    assert columns["quantity"][1] == "integer"
+    assert "row 25: 'three'" in columns["quantity"][2]
+    assert ("error", "25", "quantity", "three", "'three' is not a whole number.") in [
+        tuple(row) for row in issues
+    ]
     assert details.export_button.isEnabled()
     assert window.retry_action.isEnabled() and window.cancel_action.isEnabled() is False
     screenshot(window, "03-invalid-task-details")
@@ -166,9 +169,9 @@ def test_another_clients_task_appears_live(
     """Two desks on one store: a task the other desk validates shows up without a refresh."""
     other = DeskSession.open(settings, database_url=database_url)
     try:
-        task = other.pipeline.enqueue(SAMPLES / "stores_workbook.xlsx")
+        task = other.pipeline.enqueue(SAMPLES / "stores_workbook.xlsx").task
         qtbot.waitUntil(lambda: window.model.task_by_id(task.id) is not None, timeout=10_000)
-        other.pipeline.validate(task.id)
+        other.pipeline.run(task.id)
 
         def arrived() -> bool:
             shown = window.model.task_by_id(task.id)

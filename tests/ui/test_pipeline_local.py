@@ -11,8 +11,8 @@ import pytest
 from app.domain.tasks import TaskState
 from app.domain.validation import Verdict
 from app.pipeline.intake import collect_sources, datasource_slug, is_supported_name
-from app.pipeline.local import ValidationProgress
 from app.pipeline.session import DeskSession
+from app.pipeline.steps.base import ValidationProgress
 from app.services.settings import Settings
 from tests.ui.ui_helpers import SAMPLES
 
@@ -28,11 +28,11 @@ def session(tmp_path: Path) -> Iterator[DeskSession]:
 
 def test_clean_file_stops_before_upload_with_a_clear_message(session: DeskSession) -> None:
     pipeline = session.pipeline
-    task = pipeline.enqueue(SAMPLES / "sales_clean.csv")
+    task = pipeline.enqueue(SAMPLES / "sales_clean.csv").task
     assert task.state is TaskState.QUEUED
     assert task.datasource == "sales_clean"
     progress: list[ValidationProgress] = []
-    result = pipeline.validate(task.id, progress=progress.append)
+    result = pipeline.run(task.id, progress=progress.append)
     assert result.task.state is TaskState.NEEDS_REVIEW
     assert result.message == "Valid: 200 rows. Configure S3 and Druid in Settings to upload."
     assert result.task.rows_validated == 200
@@ -50,12 +50,14 @@ def test_invalid_file_explains_the_first_error_and_exports_bad_rows(
     session: DeskSession, tmp_path: Path
 ) -> None:
     pipeline = session.pipeline
-    task = pipeline.enqueue(SAMPLES / "orders_with_errors.csv")
-    result = pipeline.validate(task.id)
+    task = pipeline.enqueue(SAMPLES / "orders_with_errors.csv").task
+    result = pipeline.run(task.id)
     assert result.task.state is TaskState.INVALID
     assert result.task.validation_summary is not None
-    assert "row 43" in result.task.validation_summary
-    assert "order_date" in result.task.validation_summary
+    # The first of its three errors in file order: a typo, no longer a silent text column.
+    assert result.task.validation_summary == (
+        "Invalid: 3 errors in 3 of 60 rows. First: row 9: '12.5O' is not a number."
+    )
     assert pipeline.has_bad_rows(task.id)
     exported = pipeline.export_errors(task.id, tmp_path / "errors.csv")
     assert "order_date" in exported.read_text(encoding="utf-8-sig").splitlines()[0]
@@ -66,8 +68,8 @@ def test_unreadable_file_is_invalid_with_the_readers_message(
 ) -> None:
     fake = tmp_path / "report.csv"
     fake.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)
-    task = session.pipeline.enqueue(fake)
-    result = session.pipeline.validate(task.id)
+    task = session.pipeline.enqueue(fake).task
+    result = session.pipeline.run(task.id)
     assert result.task.state is TaskState.INVALID
     assert result.report is None
     assert result.message.startswith("Cannot read the file:")
@@ -75,15 +77,15 @@ def test_unreadable_file_is_invalid_with_the_readers_message(
 
 
 def test_cancel_during_validation(session: DeskSession) -> None:
-    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv")
-    result = session.pipeline.validate(task.id, cancelled=lambda: True)
+    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv").task
+    result = session.pipeline.run(task.id, cancelled=lambda: True)
     assert result.task.state is TaskState.CANCELLED
 
 
 def test_another_client_cancelling_wins_the_race(session: DeskSession) -> None:
     store = session.store
     other = store.clients.register(user="operator")
-    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv")
+    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv").task
 
     def cancel_elsewhere(_progress: ValidationProgress) -> None:
         current = store.tasks.get(task.id)
@@ -93,7 +95,7 @@ def test_another_client_cancelling_wins_the_race(session: DeskSession) -> None:
                 expected_version=current.version, by_client=other.id,
             )
 
-    result = session.pipeline.validate(task.id, progress=cancel_elsewhere)
+    result = session.pipeline.run(task.id, progress=cancel_elsewhere)
     assert result.task.state is TaskState.CANCELLED  # the compare-and-set lost; theirs stands
     assert store.tasks.get(task.id).state is TaskState.CANCELLED
 
@@ -101,12 +103,12 @@ def test_another_client_cancelling_wins_the_race(session: DeskSession) -> None:
 def test_retry_after_fixing_the_file(session: DeskSession, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     shutil.copy(SAMPLES / "orders_with_errors.csv", path)
-    task = session.pipeline.enqueue(path)
-    assert session.pipeline.validate(task.id).task.state is TaskState.INVALID
+    task = session.pipeline.enqueue(path).task
+    assert session.pipeline.run(task.id).task.state is TaskState.INVALID
     shutil.copy(SAMPLES / "sales_clean.csv", path)
     again = session.pipeline.retry(task.id)
     assert again.state is TaskState.QUEUED and again.validation_summary is None
-    assert session.pipeline.validate(task.id).task.state is TaskState.NEEDS_REVIEW
+    assert session.pipeline.run(task.id).task.state is TaskState.NEEDS_REVIEW
 
 
 def test_intake_expands_folders_and_refuses_with_reasons(tmp_path: Path) -> None:

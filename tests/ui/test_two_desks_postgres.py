@@ -49,7 +49,7 @@ def test_a_task_added_on_one_desk_goes_live_on_the_other(
     assert alice.controller.session is not None
     assert alice.controller.session.info.database.shared
     session = alice.controller.session
-    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv")
+    task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv").task
     qtbot.waitUntil(lambda: _state_in(bob, task.id) is TaskState.QUEUED, timeout=3000)
     alice.controller.validate(task.id)
     qtbot.waitUntil(lambda: _state_in(bob, task.id) is TaskState.NEEDS_REVIEW, timeout=20_000)

@@ -8,8 +8,9 @@ from app.services.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from app.services.reading.errors import UnreadableFileError
+    from app.services.reading.opener import list_sheets, open_source
     from app.services.reading.options import ReadOptions
-    from app.services.reading.source import ROW_COLUMN, SourceTable, list_sheets, open_source
+    from app.services.reading.source import ROW_COLUMN, SourceTable
 else:
     # The window needs ReadOptions and UnreadableFileError at startup, Polars only for a file.
     __getattr__ = lazy_exports(
@@ -17,7 +18,8 @@ else:
         {
             "errors": ("UnreadableFileError",),
             "options": ("ReadOptions",),
-            "source": ("ROW_COLUMN", "SourceTable", "list_sheets", "open_source"),
+            "opener": ("list_sheets", "open_source"),
+            "source": ("ROW_COLUMN", "SourceTable"),
         },
     )
 

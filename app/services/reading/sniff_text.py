@@ -90,14 +90,6 @@ def sniff_encoding(head: bytes, forced: str | None = None) -> EncodingGuess:
     return EncodingGuess("utf-8", "utf8", 0, SniffDecision("encoding", "utf-8", reason))
 
 
-def _split(lines: list[str], delimiter: str) -> list[list[str]]:
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter, quotechar='"')
-    try:
-        return [row for row in reader if row and any(cell.strip() for cell in row)]
-    except csv.Error:
-        return []
-
-
 @dataclass(frozen=True, slots=True)
 class Dialect:
     delimiter: str

@@ -1,5 +1,6 @@
 """The shared task store: schema, compare-and-set state machine, change feed, leases, leader."""
 
+from app.services.store.admin import SchemaChange
 from app.services.store.clients import ClientHeartbeat, ClientRegistry
 from app.services.store.errors import (
     ClientNotFoundError,
@@ -10,6 +11,7 @@ from app.services.store.errors import (
     SchemaOutOfDateError,
     SchemaUpgradeNotPermittedError,
     StoreError,
+    StoreUnavailableError,
     TaskNotFoundError,
     TemplateConflictError,
 )
@@ -17,6 +19,7 @@ from app.services.store.facade import TaskStore, open_store
 from app.services.store.feed import ChangeFeed, PollingChangeFeed, Subscription
 from app.services.store.leader import LeaderElection, SoloLeaderElection
 from app.services.store.pg_feed import PgChangeFeed
+from app.services.store.probe import DatabaseProbe, probe_database
 from app.services.store.repository import TaskRepository
 from app.services.store.schema import (
     SchemaStatus,
@@ -34,17 +37,20 @@ __all__ = [
     "ClientNotFoundError",
     "ClientRegistry",
     "DatabaseNewerError",
+    "DatabaseProbe",
     "IllegalTransitionError",
     "LeaderElection",
     "LostRaceError",
     "PgChangeFeed",
     "PollingChangeFeed",
+    "SchemaChange",
     "SchemaError",
     "SchemaOutOfDateError",
     "SchemaStatus",
     "SchemaUpgradeNotPermittedError",
     "SoloLeaderElection",
     "StoreError",
+    "StoreUnavailableError",
     "Subscription",
     "TaskNotFoundError",
     "TaskRepository",
@@ -56,5 +62,6 @@ __all__ = [
     "ensure_schema",
     "head_revision",
     "open_store",
+    "probe_database",
     "upgrade",
 ]

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, RowMapping, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app import __version__
 from app.domain.store import ClientInfo
@@ -69,6 +69,19 @@ class ClientRegistry:
             raise ClientNotFoundError(client_id)
         assert isinstance(value, datetime)
         return value
+
+    def claim(self, client_id: str, *, user: str, host: str) -> ClientInfo:
+        """A fixed identity (the command line's): beat if registered, else register it once,
+        even when two runs race to do so."""
+        try:
+            self.heartbeat(client_id)
+            return self.get(client_id)
+        except ClientNotFoundError:
+            pass
+        try:
+            return self.register(user=user, host=host, client_id=client_id)
+        except IntegrityError:
+            return self.get(client_id)  # a concurrent run registered it first
 
     def sign_off(self, client_id: str) -> None:
         """A clean exit: the client's adoptable tasks become adoptable at once."""

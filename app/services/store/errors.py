@@ -52,6 +52,15 @@ class ClientNotFoundError(StoreError):
         self.client_id = client_id
 
 
+class StoreUnavailableError(StoreError):
+    """The database could not be reached or refused us; `reason` is the driver's first line."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"Cannot reach the task database {where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
 class SchemaError(StoreError):
     """The database schema and this app disagree."""
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.services.settings import Settings
 from app.services.store.clients import ClientHeartbeat, ClientRegistry
-from app.services.store.engine import is_postgres, libpq_conninfo, make_engine
+from app.services.store.engine import display_url, is_postgres, libpq_conninfo, make_engine
+from app.services.store.errors import StoreUnavailableError
 from app.services.store.feed import ChangeFeed, PollingChangeFeed
 from app.services.store.leader import LeaderElection, SoloLeaderElection
 from app.services.store.pg_feed import PgChangeFeed
+from app.services.store.probe import driver_reason
 from app.services.store.repository import TaskRepository
 from app.services.store.schema import SchemaStatus, ensure_schema
 from app.services.store.templates import TemplateRepository
@@ -49,12 +52,15 @@ class TaskStore:
     def open(cls, url: str, *, allow_upgrade: bool = True, pool_size: int = 5) -> TaskStore:
         """Connect and make sure the schema matches this app (upgrading when allowed).
 
-        Raises DatabaseNewerError, SchemaOutOfDateError or SchemaUpgradeNotPermittedError with a
-        message fit to show the user as is.
+        Raises StoreUnavailableError, DatabaseNewerError, SchemaOutOfDateError or
+        SchemaUpgradeNotPermittedError with a message fit to show the user as is.
         """
         engine = make_engine(url, pool_size=pool_size)
         try:
             status = ensure_schema(engine, allow_upgrade=allow_upgrade)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise StoreUnavailableError(display_url(url), driver_reason(exc)) from exc
         except BaseException:
             engine.dispose()
             raise

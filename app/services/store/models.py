@@ -86,6 +86,13 @@ class TaskRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The verification plan (migration 0003): typed columns, so epochs before 1970 and any
+    # desk that adopts the task read it exactly.
+    verify_start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    verify_end_ms: Mapped[int | None] = mapped_column(BigInteger)
+    verify_baseline: Mapped[int | None] = mapped_column(BigInteger)
+    verify_rows: Mapped[int | None] = mapped_column(BigInteger)
+    druid_spec: Mapped[str | None] = mapped_column(Text)
 
 
 class TaskEventRow(Base):

@@ -10,22 +10,18 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    RowMapping,
-    and_,
-    bindparam,
     exists,
     insert,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement
 
 from app.domain.store import ChangeSource, EventKind, NewTask, TaskChange, TaskEvent, TaskPatch
 from app.domain.tasks import (
     ADOPTABLE_STATES,
     RETRYABLE_STATES,
-    IngestMode,
     Task,
     TaskState,
     is_legal_transition,
@@ -33,6 +29,15 @@ from app.domain.tasks import (
 from app.services.store.engine import cutoff_expr, now_expr
 from app.services.store.errors import IllegalTransitionError, LostRaceError, TaskNotFoundError
 from app.services.store.models import CLIENTS, TASK_EVENTS, TASKS
+from app.services.store.rows import (
+    CHANGES,
+    PLAN_FIELDS,
+    VERSIONS,
+    patch_values,
+    task_select,
+    to_event,
+    to_task,
+)
 
 # Bounded IN lists keep statements well inside every driver's parameter limit.
 _CHUNK = 500
@@ -41,90 +46,6 @@ _CHUNK = 500
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _task_select() -> Select[Any]:
-    # The owner's client heartbeat rides along so the UI can tell "owned" from "owner gone".
-    return select(*TASKS.c, CLIENTS.c.last_heartbeat.label("heartbeat_at")).select_from(
-        TASKS.outerjoin(CLIENTS, CLIENTS.c.id == TASKS.c.owner_client)
-    )
-
-
-def _to_task(row: RowMapping) -> Task:
-    return Task(
-        id=row["id"],
-        file_name=row["file_name"],
-        file_size=row["file_size"],
-        sha256=row["sha256"],
-        source_client=row["source_client"],
-        datasource=row["datasource"],
-        mode=IngestMode(row["mode"]),
-        state=TaskState(row["state"]),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        sheet=row["sheet"],
-        progress=row["progress"],
-        rows_validated=row["rows_validated"],
-        rows_ingested=row["rows_ingested"],
-        s3_uri=row["s3_uri"],
-        multipart_upload_id=row["multipart_upload_id"],
-        druid_task_id=row["druid_task_id"],
-        validation_summary=row["validation_summary"],
-        error_message=row["error_message"],
-        owner_client=row["owner_client"],
-        heartbeat_at=row["heartbeat_at"],
-        finished_at=row["finished_at"],
-    )
-
-
-def _changes_select() -> Select[Any]:
-    events = TASK_EVENTS.alias("ev")
-    return (
-        _task_select()
-        .add_columns(*(column.label(f"ev_{column.name}") for column in events.c))
-        .outerjoin(
-            events,
-            and_(
-                events.c.task_id == TASKS.c.id,
-                events.c.version > bindparam("floor"),
-                events.c.version <= TASKS.c.version,
-            ),
-        )
-        .where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(TASKS.c.id, events.c.version)
-    )
-
-
-# Built once: every listener runs these on each notification, twenty clients at a time, so
-# skipping statement construction is a measurable share of the commit-to-callback latency.
-_CHANGES = _changes_select()
-_VERSIONS = select(TASKS.c.id, TASKS.c.version)
-
-
-def _to_event(row: RowMapping, prefix: str = "") -> TaskEvent:
-    from_state = row[f"{prefix}from_state"]
-    return TaskEvent(
-        id=row[f"{prefix}id"],
-        task_id=row[f"{prefix}task_id"],
-        version=row[f"{prefix}version"],
-        kind=EventKind(row[f"{prefix}kind"]),
-        from_state=TaskState(from_state) if from_state else None,
-        to_state=TaskState(row[f"{prefix}to_state"]),
-        at=row[f"{prefix}at"],
-        by_client=row[f"{prefix}by_client"],
-        message=row[f"{prefix}message"],
-    )
-
-
-def _patch_values(patch: TaskPatch | None) -> dict[str, Any]:
-    if patch is None:
-        return {}
-    return {
-        name: getattr(patch, name)
-        for name in TaskPatch.__slots__
-        if getattr(patch, name) is not None
-    }
 
 
 class TaskRepository:
@@ -163,7 +84,7 @@ class TaskRepository:
         datasource: str | None = None,
         limit: int | None = None,
     ) -> list[Task]:
-        query = _task_select().order_by(TASKS.c.created_at.desc(), TASKS.c.id)
+        query = task_select().order_by(TASKS.c.created_at.desc(), TASKS.c.id)
         if states is not None:
             query = query.where(TASKS.c.state.in_([s.value for s in states]))
         if datasource is not None:
@@ -171,7 +92,14 @@ class TaskRepository:
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:
-            return [_to_task(row) for row in conn.execute(query).mappings()]
+            return [to_task(row) for row in conn.execute(query).mappings()]
+
+    def druid_spec(self, task_id: str) -> str | None:
+        """The spec recorded on the move to submitting (None before it, or after a retry)."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(TASKS.c.druid_spec).where(TASKS.c.id == task_id)
+            ).scalar_one_or_none()
 
     def history(self, task_id: str) -> list[TaskEvent]:
         query = (
@@ -180,26 +108,26 @@ class TaskRepository:
             .order_by(TASK_EVENTS.c.version)
         )
         with self._engine.connect() as conn:
-            return [_to_event(row) for row in conn.execute(query).mappings()]
+            return [to_event(row) for row in conn.execute(query).mappings()]
 
     def adoptable(self, lease: timedelta) -> list[Task]:
         """Post-upload tasks whose owner's heartbeat is older than `lease` (or who have none)."""
-        query = _task_select().where(
+        query = task_select().where(
             TASKS.c.state.in_([s.value for s in ADOPTABLE_STATES]),
             ~self._owner_alive(lease),
         )
         with self._engine.connect() as conn:
-            return [_to_task(row) for row in conn.execute(query).mappings()]
+            return [to_task(row) for row in conn.execute(query).mappings()]
 
     def waiting_for_source_client(self, lease: timedelta) -> list[Task]:
         """Unfinished tasks only their (silent) source client can move on: shown, never stuck."""
-        query = _task_select().where(
+        query = task_select().where(
             TASKS.c.state.not_in([s.value for s in ADOPTABLE_STATES]),
             TASKS.c.state.not_in([s.value for s in TaskState if s.is_terminal]),
             ~self._owner_alive(lease),
         )
         with self._engine.connect() as conn:
-            return [_to_task(row) for row in conn.execute(query).mappings()]
+            return [to_task(row) for row in conn.execute(query).mappings()]
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -256,7 +184,7 @@ class TaskRepository:
         """
         if not is_legal_transition(expected_state, to_state):
             raise IllegalTransitionError(task_id, expected_state, to_state)
-        values = _patch_values(patch)
+        values = patch_values(patch)
         values["state"] = to_state.value
         if to_state.is_terminal:
             values["finished_at"] = now_expr(self._engine)
@@ -278,7 +206,7 @@ class TaskRepository:
     ) -> Task:
         """Progress and resume details from the task's owner, while the task is still in
         `expected_state`; a LostRaceError here tells a worker it was cancelled or replaced."""
-        values = _patch_values(patch)
+        values = patch_values(patch)
         if not values:
             return self.get(task_id)
         return self._compare_and_set(
@@ -306,6 +234,7 @@ class TaskRepository:
             for name in (
                 "rows_validated", "rows_ingested", "s3_uri", "multipart_upload_id",
                 "druid_task_id", "validation_summary", "error_message", "finished_at",
+                "druid_spec", *PLAN_FIELDS,
             )
         }
         values = {
@@ -374,7 +303,7 @@ class TaskRepository:
         if conn is None:
             with self._engine.connect() as own:
                 return self.versions(own)
-        return {task_id: version for task_id, version in conn.execute(_VERSIONS)}
+        return {task_id: version for task_id, version in conn.execute(VERSIONS)}
 
     def changes(
         self,
@@ -394,16 +323,16 @@ class TaskRepository:
         result: list[TaskChange] = []
         for chunk in _chunks(sorted(ids)):
             floor = min((known.get(task_id, 0) for task_id in chunk), default=0)
-            rows = conn.execute(_CHANGES, {"ids": list(chunk), "floor": floor}).mappings()
+            rows = conn.execute(CHANGES, {"ids": list(chunk), "floor": floor}).mappings()
             current: Task | None = None
             events: list[TaskEvent] = []
             for row in rows:
                 if current is None or row["id"] != current.id:
                     if current is not None:
                         result.append(TaskChange(current, tuple(events), source))
-                    current, events = _to_task(row), []
+                    current, events = to_task(row), []
                 if row["ev_id"] is not None and row["ev_version"] > known.get(row["id"], 0):
-                    events.append(_to_event(row, prefix="ev_"))
+                    events.append(to_event(row, prefix="ev_"))
             if current is not None:
                 result.append(TaskChange(current, tuple(events), source))
         return [c for c in result if c.task.version > known.get(c.task.id, 0)]
@@ -411,7 +340,7 @@ class TaskRepository:
     # -- internals -----------------------------------------------------------------------------
 
     def _owner_alive(self, lease: timedelta) -> ColumnElement[bool]:
-        # An alias, so the subquery never correlates with the clients join in _task_select.
+        # An alias, so the subquery never correlates with the clients join in task_select.
         owner = CLIENTS.alias("lease_owner")
         return exists(
             select(1)
@@ -423,8 +352,8 @@ class TaskRepository:
         )
 
     def _find(self, conn: Connection, task_id: str) -> Task | None:
-        row = conn.execute(_task_select().where(TASKS.c.id == task_id)).mappings().first()
-        return _to_task(row) if row else None
+        row = conn.execute(task_select().where(TASKS.c.id == task_id)).mappings().first()
+        return to_task(row) if row else None
 
     def _read(self, conn: Connection, task_id: str) -> Task:
         task = self._find(conn, task_id)

@@ -1,0 +1,71 @@
+"""Submitting the recorded spec to the Overlord; a re-submit answered "already exists" counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.domain.druid import DruidTaskState
+from app.domain.store import TaskPatch
+from app.domain.tasks import Task, TaskState
+from app.pipeline.moves import StepFailed, TaskMoves
+from app.pipeline.remote_connections import Connections
+from app.pipeline.staged import TaskFiles, pause_at
+from app.pipeline.steps.base import Job, Pool, StepOutcome
+from app.pipeline.steps.remote_errors import translated
+from app.services.druid import IngestionSpec
+from app.services.store import TaskStore
+
+
+class SubmitStep:
+    """Submits the spec the task row keeps, so any desk can do it after an adoption."""
+
+    name = "submit"
+    pool = Pool.NETWORK
+
+    def __init__(
+        self, store: TaskStore, moves: TaskMoves, connections: Connections, work_dir: Path
+    ) -> None:
+        self._store = store
+        self._moves = moves
+        self._druid = connections.druid
+        self._work_dir = work_dir
+
+    def run(self, task: Task, job: Job) -> StepOutcome:
+        with translated():
+            return self._run(task, job)
+
+    def _run(self, task: Task, job: Job) -> StepOutcome:
+        druid_task_id = task.druid_task_id
+        assert druid_task_id is not None, "the id is recorded on the way into submitting"
+        # Tasks uploaded before the spec moved into the store kept it on the uploading desk.
+        body = self._store.tasks.druid_spec(task.id) or TaskFiles.for_task(
+            self._work_dir, task.id
+        ).load_spec()
+        if body is None:
+            return self._without_spec(task, druid_task_id, job)
+        sent_spec_id = json.loads(body).get("id")
+        if sent_spec_id != druid_task_id:
+            raise StepFailed(f"the saved spec is for {sent_spec_id}, not {druid_task_id}")
+        self._druid.submit(IngestionSpec(druid_task_id, task.datasource, task.mode, None, body))
+        pause_at("submitted")
+        return self._accepted(task, druid_task_id, job)
+
+    def _without_spec(self, task: Task, druid_task_id: str, job: Job) -> StepOutcome:
+        # Without the spec we can only find out whether it went.
+        status = self._druid.task_status(druid_task_id)
+        if status.state is DruidTaskState.UNKNOWN:
+            message = (
+                f"Druid never received task {druid_task_id} and its spec was not recorded: "
+                "retry the task on the desk that holds the file."
+            )
+            ended = self._moves.move(
+                task, TaskState.FAILED, message, TaskPatch(error_message=message)
+            )
+            return StepOutcome(ended, message, job.carry)
+        return self._accepted(task, druid_task_id, job)
+
+    def _accepted(self, task: Task, druid_task_id: str, job: Job) -> StepOutcome:
+        message = f"Druid accepted task {druid_task_id}"
+        ended = self._moves.move(task, TaskState.INGESTING, message, TaskPatch(progress=0.0))
+        return StepOutcome(ended, f"Submitted as Druid task {druid_task_id}.", job.carry)
