@@ -19,6 +19,7 @@ class ColumnRule:
     allowed: tuple[str, ...] | None = None
     minimum: float | str | None = None  # numbers, or ISO dates for timestamp columns
     maximum: float | str | None = None
+    skip: bool = False  # left out of the staging file (and of Druid) altogether
 
 
 @dataclass(frozen=True, slots=True)

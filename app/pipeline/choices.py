@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
-from app.domain.rules import Template
+from app.domain.rules import ColumnRule, Template
 from app.domain.tasks import IngestMode, Task
-from app.domain.validation import DateOrder
+from app.domain.validation import ColumnType, DateOrder
 from app.services.druid import SpecOptions
 from app.services.reading import ReadOptions
 from app.services.settings import Settings
@@ -27,6 +29,39 @@ class IngestChoices:
     template: Template | None = None
     timestamp_column: str | None = None
     date_order: DateOrder | None = None
+    # Corrections of the reader's guesses (None: as sniffed).
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None  # 1-based
+    timezone: str | None = None  # for times written without a zone (None: the settings')
+    # One instant for every row, for files without a date column.
+    constant_timestamp: datetime | None = None
+    # Per-column corrections by source column name: Druid name, type, skip. They win over the
+    # template's rule for the same column (see effective_template).
+    columns: tuple[ColumnRule, ...] = ()
+
+    def column(self, name: str) -> ColumnRule | None:
+        for rule in self.columns:
+            if rule.name == name:
+                return rule
+        return None
+
+
+def effective_template(choices: IngestChoices) -> Template | None:
+    """The template the validation reads: the chosen one with the user's column corrections
+    laid over its rules (an override replaces rename/type/skip, the rule's checks stay)."""
+    if not choices.columns:
+        return choices.template
+    base = choices.template or Template(name=f"{choices.datasource} (this file)")
+    rules = {rule.name: rule for rule in base.columns}
+    for override in choices.columns:
+        kept = rules.get(override.name)
+        rules[override.name] = (
+            replace(kept, rename=override.rename, type=override.type, skip=override.skip)
+            if kept is not None
+            else override
+        )
+    return replace(base, columns=tuple(rules.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +101,28 @@ def task_choices(task: Task) -> IngestChoices:
 
 
 def read_options(choices: IngestChoices, settings: Settings) -> ReadOptions:
-    return ReadOptions.for_settings(settings, choices.sheet)
+    return replace(
+        ReadOptions.for_settings(settings, choices.sheet),
+        encoding=choices.encoding,
+        delimiter=choices.delimiter,
+        header_row=choices.header_row,
+    )
 
 
 def validate_options(choices: IngestChoices, settings: Settings) -> ValidateOptions:
     # The template's timestamp column and date order apply through ValidateOptions.template;
     # the explicit fields only carry what the user picked over it.
-    return ValidateOptions.for_settings(
+    options = ValidateOptions.for_settings(
         settings,
         datasource=choices.datasource,
-        template=choices.template,
+        template=effective_template(choices),
         date_order=choices.date_order,
         timestamp_column=choices.timestamp_column,
+    )
+    return replace(
+        options,
+        timezone=choices.timezone or options.timezone,
+        constant_timestamp=choices.constant_timestamp,
     )
 
 
@@ -85,4 +130,64 @@ def ingest_options(choices: IngestChoices, settings: Settings) -> IngestOptions:
     """The run options that follow from the user's choices (the window and the CLI alike)."""
     return IngestOptions(
         read=read_options(choices, settings), validate=validate_options(choices, settings)
+    )
+
+
+# -- the choices as JSON: kept on the task, so any desk (and a restart) re-reads the same way ----
+
+
+def _rule_to_dict(rule: ColumnRule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "rename": rule.rename,
+        "type": rule.type.value if rule.type else None,
+        "skip": rule.skip,
+    }
+
+
+def choices_to_dict(choices: IngestChoices) -> dict[str, Any]:
+    """What the user chose, for the task row; a template is named, not copied."""
+    return {
+        "datasource": choices.datasource,
+        "mode": choices.mode.value,
+        "sheet": choices.sheet,
+        "template": choices.template.name if choices.template else None,
+        "timestamp_column": choices.timestamp_column,
+        "date_order": choices.date_order.value if choices.date_order else None,
+        "encoding": choices.encoding,
+        "delimiter": choices.delimiter,
+        "header_row": choices.header_row,
+        "timezone": choices.timezone,
+        "constant_timestamp": (
+            choices.constant_timestamp.isoformat() if choices.constant_timestamp else None
+        ),
+        "columns": [_rule_to_dict(rule) for rule in choices.columns],
+    }
+
+
+def choices_from_dict(data: dict[str, Any], template: Template | None = None) -> IngestChoices:
+    """The inverse of choices_to_dict; `template` is the named one as the store now holds it."""
+    moment = data.get("constant_timestamp")
+    order = data.get("date_order")
+    return IngestChoices(
+        datasource=str(data["datasource"]),
+        mode=IngestMode(data.get("mode") or IngestMode.APPEND.value),
+        sheet=data.get("sheet"),
+        template=template,
+        timestamp_column=data.get("timestamp_column"),
+        date_order=DateOrder(order) if order else None,
+        encoding=data.get("encoding"),
+        delimiter=data.get("delimiter"),
+        header_row=data.get("header_row"),
+        timezone=data.get("timezone"),
+        constant_timestamp=datetime.fromisoformat(moment) if moment else None,
+        columns=tuple(
+            ColumnRule(
+                name=str(item["name"]),
+                rename=item.get("rename"),
+                type=ColumnType(item["type"]) if item.get("type") else None,
+                skip=bool(item.get("skip")),
+            )
+            for item in data.get("columns", [])
+        ),
     )
