@@ -72,13 +72,15 @@ def _inputs(kwargs: dict[str, object], settings: Settings | None = None) -> _Inp
     if isinstance(template_path, Path):
         template = load_template(template_path)
     sheet = kwargs.get("sheet") or (template.sheet if template else None)
-    delimiter = kwargs.get("delimiter")
+    # The template's reading corrections apply unless a flag overrides them.
+    delimiter = kwargs.get("delimiter") or (template.delimiter if template else None)
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
-    header_row = kwargs.get("header_row")
+    header_row = kwargs.get("header_row") or (template.header_row if template else None)
+    encoding = kwargs.get("encoding") or (template.encoding if template else None)
     read = replace(
         ReadOptions.for_settings(settings, str(sheet) if sheet else None),
-        encoding=str(kwargs["encoding"]) if kwargs.get("encoding") else None,
+        encoding=str(encoding) if encoding else None,
         delimiter=str(delimiter) if delimiter else None,
         header_row=header_row if isinstance(header_row, int) else None,
     )

@@ -33,6 +33,10 @@ class Template:
     timezone: str | None = None
     sheet: str | None = None
     mode: str | None = None
+    # The reader's corrections a recurring file needs (None: as sniffed).
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None  # 1-based
     version: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 

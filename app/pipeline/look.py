@@ -12,13 +12,13 @@ from app.domain.druid import ReplacePreview, SchemaDrift
 from app.domain.rules import ColumnRule, Template
 from app.domain.store import StoredTemplate
 from app.domain.validation import ColumnType, DateOrder, SheetInfo, SourceKind
-from app.pipeline.choices import IngestChoices
+from app.pipeline.choices import IngestChoices, effective_template, read_options
 from app.pipeline.intake import Refusal, collect_sources, datasource_slug
 from app.pipeline.summary import upload_configured
 from app.services.reading import ReadOptions, UnreadableFileError
 from app.services.settings import Settings
 from app.services.store import TaskStore
-from app.services.validation.datasource_name import datasource_issues
+from app.services.validation.datasource_name import column_name_problem, datasource_issues
 
 if TYPE_CHECKING:
     # Imported where used: the window imports this module, and the reading and sampling
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.services.validation.time_range import FileTimeRange, TimeRangeRequest
 
 log = logging.getLogger(__name__)
+__all__ = ["column_name_problem"]  # Druid's column name rules, for the window's grid
 
 # Listing datasources must not hold the dialog for Druid's patient default timeout.
 _DRUID_LOOK_TIMEOUT_S = 10.0
@@ -53,6 +54,12 @@ class FileLook:
     header_row: int = 1
     data_rows: int | None = None
     date1904: bool = False
+    # What the reader decided (encoding, delimiter, header_row ...) as (name, value, reason).
+    decisions: tuple[tuple[str, str, str], ...] = ()
+    # The corrections this look was read with (None: as sniffed).
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row_override: int | None = None
 
     @property
     def file_name(self) -> str:
@@ -65,6 +72,13 @@ class FileLook:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    def decided(self, name: str) -> str | None:
+        """What the reader decided for `name` (e.g. "encoding"), or None."""
+        return next((value for key, value, _ in self.decisions if key == name), None)
+
+    def sample_column(self, name: str) -> SampleColumn | None:
+        return next((column for column in self.columns if column.name == name), None)
 
     @property
     def date_order_ambiguous(self) -> bool:
@@ -153,13 +167,22 @@ def look_at_file(
     templates: Sequence[Template] = (),
     *,
     sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
 ) -> FileLook:
-    """Open the file, read the sample only; never raises for a file that cannot be read."""
+    """Open the file, read the sample only; never raises for a file that cannot be read.
+
+    `encoding`, `delimiter` and `header_row` correct the reader's guesses (None: as sniffed).
+    """
     from app.services.reading import list_sheets, open_source  # noqa: PLC0415 - see top
     from app.services.validation.sample import look_at_sample  # noqa: PLC0415
 
     suggested = datasource_slug(path.name)
-    read = ReadOptions.for_settings(settings, sheet)
+    read = replace(
+        ReadOptions.for_settings(settings, sheet),
+        encoding=encoding, delimiter=delimiter, header_row=header_row,
+    )
     try:
         source = open_source(path, read)
         try:
@@ -183,6 +206,10 @@ def look_at_file(
                 header_row=int(header) if header and header.isdigit() else 1,
                 data_rows=chosen.rows if chosen is not None else None,
                 date1904=_decision(decisions, "date_system") == "1904",
+                decisions=tuple((d.name, d.value, d.reason) for d in source.decisions),
+                encoding=encoding,
+                delimiter=delimiter,
+                header_row_override=header_row,
             )
         finally:
             source.close()
@@ -200,7 +227,10 @@ def look_at_file(
     known = any(s.name == wanted for s in look.sheets)
     if sheet is None and wanted and look.is_workbook and wanted != look.sheet and known:
         # The template names the sheet; the sample of the biggest one is not what it means.
-        return look_at_file(path, settings, templates, sheet=wanted)
+        return look_at_file(
+            path, settings, templates, sheet=wanted, encoding=encoding, delimiter=delimiter,
+            header_row=header_row,
+        )
     return replace(look, template=template)
 
 
@@ -286,7 +316,7 @@ def _time_request(look: FileLook, choices: IngestChoices, settings: Settings) ->
         column=candidate.column,
         format=pattern,
         zone=zone or settings.default_timezone,
-        read=ReadOptions.for_settings(settings, look.sheet),
+        read=replace(read_options(choices, settings), sheet=look.sheet),
         source_name=look.source_names[index] if index < len(look.source_names) else None,
         header_row=look.header_row,
         data_rows=look.data_rows,
@@ -329,8 +359,8 @@ def replace_figures(look: FileLook, choices: IngestChoices, settings: Settings) 
 
 def staged_columns(look: FileLook, choices: IngestChoices) -> tuple[tuple[str, ColumnType], ...]:
     """The columns the staging file would carry (the timestamp column becomes __time), with
-    the sample's types and the template's renames and type overrides."""
-    template = choices.template
+    the sample's types and the template's and the user's renames, type overrides and skips."""
+    template = effective_template(choices)
     wanted = choices.timestamp_column or (template.timestamp_column if template else None)
     candidate = look.candidate(wanted)
     time_column = wanted or (candidate.column if candidate else None)
@@ -339,6 +369,8 @@ def staged_columns(look: FileLook, choices: IngestChoices) -> tuple[tuple[str, C
         if column.name == time_column:
             continue
         rule = template.rule(column.name) if template else None
+        if rule is not None and rule.skip:
+            continue
         name = rule.rename if rule and rule.rename else column.name
         staged.append((name, rule.type if rule and rule.type else column.type))
     return tuple(staged)
@@ -366,21 +398,27 @@ def save_template(
     file is named, so the template matches the next file with the same columns.
     """
     base = choices.template
-    columns = base.columns if base is not None and base.columns else tuple(
-        ColumnRule(column) for column in look.column_names
-    )
+    if base is None or not base.columns:
+        base_rules = tuple(ColumnRule(column) for column in look.column_names)
+        base = replace(base, columns=base_rules) if base else Template(name, columns=base_rules)
+    # The user's renames, types and skips are laid over the rules, so the template keeps them.
+    merged = effective_template(replace(choices, template=base))
+    columns = merged.columns if merged is not None else base.columns
     candidate = look.candidate(choices.timestamp_column)
     template = Template(
         name=name,
         datasource=choices.datasource,
         columns=columns,
-        unique=base.unique if base is not None else (),
+        unique=base.unique,
         timestamp_column=candidate.column if candidate else None,
         date_order=_order_for(choices, candidate),
-        timezone=base.timezone if base is not None else None,
+        timezone=choices.timezone or base.timezone,
         sheet=choices.sheet or (look.sheet if look.is_workbook else None),
         mode=choices.mode.value,
-        extra=dict(base.extra) if base is not None else {},
+        encoding=choices.encoding,
+        delimiter=choices.delimiter,
+        header_row=choices.header_row,
+        extra=dict(base.extra),
     )
     latest = store.templates.latest(name)
     return store.templates.save(

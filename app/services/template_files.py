@@ -1,4 +1,4 @@
-"""Load a validation template from a JSON or TOML file (the shared database store comes later)."""
+"""Validation templates as JSON or TOML files: column rules, reading corrections, choices."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def _rule(raw: dict[str, Any]) -> ColumnRule:
         allowed=tuple(str(v) for v in allowed) if allowed is not None else None,
         minimum=raw.get("min"),
         maximum=raw.get("max"),
+        skip=bool(raw.get("skip", False)),
     )
 
 
@@ -41,7 +42,70 @@ def template_from_dict(raw: dict[str, Any]) -> Template:
         timezone=raw.get("timezone"),
         sheet=raw.get("sheet"),
         mode=raw.get("mode"),
+        encoding=raw.get("encoding"),
+        delimiter=raw.get("delimiter"),
+        header_row=int(raw["header_row"]) if raw.get("header_row") is not None else None,
     )
+
+
+def _rule_dict(rule: ColumnRule) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "name": rule.name,
+        "type": rule.type.value if rule.type else None,
+        "rename": rule.rename,
+        "required": rule.required or None,
+        "regex": rule.regex,
+        "allowed": list(rule.allowed) if rule.allowed is not None else None,
+        "min": rule.minimum,
+        "max": rule.maximum,
+        "skip": rule.skip or None,
+    }
+    # TOML has no null: absent keys mean "as the file says", in both formats.
+    return {key: value for key, value in raw.items() if value is not None}
+
+
+def template_to_dict(template: Template) -> dict[str, Any]:
+    """The inverse of template_from_dict (what `load_template` reads back)."""
+    raw: dict[str, Any] = {
+        "name": template.name,
+        "datasource": template.datasource,
+        "timestamp_column": template.timestamp_column,
+        "date_order": template.date_order.value if template.date_order else None,
+        "timezone": template.timezone,
+        "sheet": template.sheet,
+        "mode": template.mode,
+        "encoding": template.encoding,
+        "delimiter": template.delimiter,
+        "header_row": template.header_row,
+        "unique": [list(key) for key in template.unique] or None,
+        "columns": [_rule_dict(rule) for rule in template.columns],
+    }
+    return {key: value for key, value in raw.items() if value is not None}
+
+
+def write_template(template: Template, path: Path) -> None:
+    """Write a template file; `.toml` gets TOML, anything else JSON."""
+    raw = template_to_dict(template)
+    text = _toml(raw) if path.suffix.lower() == ".toml" else json.dumps(raw, indent=2) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _toml(raw: dict[str, Any]) -> str:
+    lines = [f"{key} = {_toml_value(value)}" for key, value in raw.items() if key != "columns"]
+    for column in raw.get("columns", []):
+        lines += ["", "[[columns]]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in column.items()]
+    return "\n".join(lines) + "\n"
 
 
 def load_template(path: Path) -> Template:

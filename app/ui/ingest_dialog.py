@@ -1,4 +1,4 @@
-"""The ingest dialog shown on a drop: per file, the datasource, template, timestamp, sheet, mode."""
+"""The ingest dialog shown on a drop: per file, the datasource, template, columns, reading, mode."""
 
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 
 from app.domain.tasks import IngestMode
 from app.domain.validation import DateOrder
-from app.pipeline.look import UPLOADS_NEED_REMOTE, DropLook, FileLook, look_at_file
+from app.pipeline.look import UPLOADS_NEED_REMOTE, DropLook
 from app.services.settings import Settings
+from app.ui.column_corrections import CorrectionsPanel
 from app.ui.ingest_checks import ChecksPanel
 from app.ui.ingest_drafts import FileDraft, IngestRequest, look_summary
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
+from app.ui.workers import WorkerPool
 
 _ORDER_CHOICES = (
     ("Ask after validation", None),
@@ -47,8 +48,8 @@ class IngestDialog(QDialog):
 
     startRequested = Signal(object)  # IngestRequest
     checkFinished = Signal(str)  # the text the check panel now shows
-    lookFinished = Signal(str)  # the file name looked at again (another sheet)
-    lookFailed = Signal(str)  # why another sheet could not be read (also shown in the dialog)
+    lookFinished = Signal(str)  # the file name looked at again (another sheet or reading)
+    lookFailed = Signal(str)  # why it could not be read again (also shown in the dialog)
 
     def __init__(
         self,
@@ -60,7 +61,7 @@ class IngestDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Add files")
         self.setObjectName("ingestDialog")
-        self.resize(920, 600)
+        self.resize(1180, 780)
         self._drop = drop
         self._settings = settings
         self._workers = workers
@@ -94,11 +95,8 @@ class IngestDialog(QDialog):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("About this file")
-        self.columns = QLabel()
-        self.columns.setWordWrap(True)
-        self.columns.setAccessibleName("Columns and guessed types")
-        self.columns.setToolTip("Guessed from the first rows; validation checks every row")
-        self.columns.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.corrections = CorrectionsPanel(self._settings, self._workers, self._drop.templates)
+        self.grid = self.corrections.grid
 
         self.datasource = QLineEdit()
         self.datasource.setAccessibleName("Datasource")
@@ -174,7 +172,6 @@ class IngestDialog(QDialog):
         save_row.addWidget(self.save_template)
         save_row.addWidget(self.template_name, 1)
         self.form.addRow("", save_row)
-        self.form.addRow("Columns:", self.columns)
         self.form.addRow("T&imestamp column:", self.timestamp)
         self.form.addRow("Date &order:", self.date_order)
         self.form.addRow("", self.order_evidence)
@@ -186,13 +183,14 @@ class IngestDialog(QDialog):
         right_layout.addWidget(self.title)
         right_layout.addWidget(self.summary)
         right_layout.addLayout(self.form)
+        right_layout.addWidget(self.corrections, 3)
         right_layout.addWidget(self.apply_all, 0, Qt.AlignmentFlag.AlignLeft)
         right_layout.addWidget(self.checks, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.files)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 660])
+        splitter.setSizes([250, 930])
 
         self.skip = QCheckBox("Don't ask when a template matches")
         self.skip.setToolTip(
@@ -239,6 +237,9 @@ class IngestDialog(QDialog):
         self.apply_all.clicked.connect(self.apply_to_all)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.reject)
+        self.corrections.edited.connect(self._corrected)
+        self.corrections.rereadFinished.connect(self._on_reread)
+        self.corrections.rereadFailed.connect(self._on_reread_failed)
 
     def _note_text(self) -> str:
         if not self._drop.uploads_configured:
@@ -302,9 +303,6 @@ class IngestDialog(QDialog):
         if self.timestamp.count() == 0:
             self.timestamp.addItem("No column reads as dates", None)
         self.timestamp.setEnabled(bool(look.candidates))
-        self.columns.setText(
-            ", ".join(f"{c.name} ({c.type.value})" for c in look.columns) or "None read"
-        )
         self.date_order.setCurrentIndex(max(self.date_order.findData(draft.date_order), 0))
         self.sheet.clear()
         for sheet in look.sheets:
@@ -316,6 +314,7 @@ class IngestDialog(QDialog):
         for widget in (self.template, self.save_template, self.append, self.replace):
             widget.setEnabled(look.problem is None)
         del blockers
+        self.corrections.show_draft(draft)
         self._show_order(draft)
         self._show_datasource_problem(draft)
 
@@ -392,6 +391,7 @@ class IngestDialog(QDialog):
         if draft is None or not isinstance(column, str):
             return
         draft.timestamp_column = column
+        self.corrections.set_time_column(draft)
         self._show_order(draft)
         self._changed(draft)
 
@@ -408,8 +408,8 @@ class IngestDialog(QDialog):
         name = self.sheet.itemData(index)
         if draft is None or not isinstance(name, str) or name == draft.look.sheet:
             return
-        previous, draft.sheet = draft.sheet, name
-        self._look_again(draft, name, previous)
+        self.checks.show_busy(f"Looking at sheet '{name}'…")
+        self.corrections.reread(draft, sheet=name)
 
     @Slot(object, bool)
     def _mode_toggled(self, button: object, checked: bool) -> None:
@@ -447,38 +447,27 @@ class IngestDialog(QDialog):
 
     # -- background looks and checks -----------------------------------------------------------
 
-    def _look_again(self, draft: FileDraft, sheet: str, previous: str | None) -> None:
-        settings, templates, path = self._settings, self._drop.templates, draft.look.path
-        self.checks.show_busy(f"Looking at sheet '{sheet}'…")
-
-        def look(_: WorkerContext[None]) -> FileLook:
-            return look_at_file(path, settings, templates, sheet=sheet)
-
-        def failed(failure: WorkerFailure) -> None:
-            # The file stays as last read: the sheet choice goes back, and the reason shows.
-            if draft.sheet == sheet:
-                draft.sheet = previous
-            if draft is self.current():
-                self._show(draft)
-            text = f"Could not read sheet '{sheet}' of {path.name}: {failure.message}"
-            self.checks.show_error(text)
-            self.lookFailed.emit(text)
-
-        self._workers.start(
-            f"look at {path.name}", look, on_finished=self._on_looked, on_failed=failed
-        )
+    @Slot()
+    def _corrected(self) -> None:
+        draft = self.current()
+        if draft is not None:
+            self._changed(draft)
 
     @Slot(object)
-    def _on_looked(self, look: FileLook) -> None:
-        for draft in self._drafts:
-            if draft.look.path == look.path:
-                # Another sheet has other columns: its own best timestamp guess applies.
-                draft.look = look
-                draft.timestamp_column = None
-                if draft is self.current():
-                    self._show(draft)
-                self._changed(draft)
-        self.lookFinished.emit(look.file_name)
+    def _on_reread(self, draft: FileDraft) -> None:
+        if draft is self.current():
+            self._show(draft)
+        self._changed(draft)
+        self.lookFinished.emit(draft.look.file_name)
+
+    @Slot(str)
+    def _on_reread_failed(self, text: str) -> None:
+        draft = self.current()
+        if draft is not None:
+            self._show(draft)
+            self.corrections.show_reason(text)
+        self.checks.show_error(text)
+        self.lookFailed.emit(text)
 
     def _schedule_check(self) -> None:
         self.checks.schedule()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from app.domain.rules import Template
+from app.domain.rules import ColumnRule, Template
 from app.domain.tasks import IngestMode
 from app.domain.validation import DateOrder
 from app.pipeline.choices import IngestChoices, choices_from_template
@@ -50,6 +51,14 @@ class FileDraft:
     date_order: DateOrder | None = None
     sheet: str | None = None  # None: the reader picks
     save_as: str | None = None  # a shared template name to save these choices under
+    # Corrections of the reader's guesses and of the columns (None / empty: as sniffed).
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None
+    timezone: str | None = None
+    constant_timestamp: datetime | None = None
+    columns: tuple[ColumnRule, ...] = ()
+    columns_problem: str | None = None  # a Druid name the grid refuses, with the reason
 
     @classmethod
     def for_look(cls, look: FileLook) -> FileDraft:
@@ -66,12 +75,25 @@ class FileDraft:
         self.datasource, self.mode = chosen.datasource, chosen.mode
         self.timestamp_column = chosen.timestamp_column
         self.date_order = chosen.date_order
+        self.encoding, self.delimiter = chosen.encoding, chosen.delimiter
+        self.header_row = chosen.header_row
+        self.timezone = template.timezone
+        self.columns = ()  # the template's own rules now show in the grid
         if chosen.sheet and any(s.name == chosen.sheet for s in self.look.sheets):
             self.sheet = chosen.sheet
 
+    @classmethod
+    def for_choices(cls, look: FileLook, choices: IngestChoices) -> FileDraft:
+        """A draft holding a task's current choices (Review corrects them)."""
+        return cls(
+            look, choices.datasource, choices.mode, choices.template, choices.timestamp_column,
+            choices.date_order, choices.sheet, None, choices.encoding, choices.delimiter,
+            choices.header_row, choices.timezone, choices.constant_timestamp, choices.columns,
+        )
+
     @property
     def problem(self) -> str | None:
-        return datasource_problem(self.datasource)
+        return datasource_problem(self.datasource) or self.columns_problem
 
     def choices(self) -> IngestChoices:
         return IngestChoices(
@@ -81,7 +103,21 @@ class FileDraft:
             template=self.template,
             timestamp_column=self.timestamp_column,
             date_order=self.date_order,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            header_row=self.header_row,
+            timezone=self.timezone,
+            constant_timestamp=self.constant_timestamp,
+            columns=self.columns,
         )
+
+    def looked_again(self, look: FileLook) -> None:
+        """A new look (another sheet or reading): corrections of vanished columns go."""
+        names = set(look.column_names)
+        self.look = look
+        self.columns = tuple(rule for rule in self.columns if rule.name in names)
+        if self.timestamp_column not in names:
+            self.timestamp_column = None  # its own best timestamp guess applies
 
 
 def look_summary(look: FileLook) -> str:

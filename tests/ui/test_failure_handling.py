@@ -168,7 +168,7 @@ def test_a_failed_look_at_another_sheet_clears_busy_and_says_why(
     def vanished(*_args: object, **_kwargs: object) -> FileLook:
         raise RuntimeError("the workbook vanished")
 
-    monkeypatch.setattr("app.ui.ingest_dialog.look_at_file", vanished)
+    monkeypatch.setattr("app.ui.column_corrections.look_at_file", vanished)
     draft = dialog.current()
     assert draft is not None and draft.look.sheet == "Visits" and draft.sheet is None
     dialog.sheet.setFocus()

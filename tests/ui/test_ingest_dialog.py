@@ -15,7 +15,7 @@ from app.ui.main_window import MainWindow
 from tests.ui.ui_helpers import SAMPLES, drop
 
 Screenshot = Callable[[object, str], Path]
-SETTLED = {TaskState.NEEDS_REVIEW, TaskState.INVALID, TaskState.CANCELLED}
+SETTLED = {TaskState.READY, TaskState.NEEDS_REVIEW, TaskState.INVALID, TaskState.CANCELLED}
 
 
 def open_dialog(qtbot: QtBot, window: MainWindow, paths: list[Path]) -> IngestDialog:

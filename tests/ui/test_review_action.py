@@ -7,10 +7,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from app.domain.store import EventKind
 from app.domain.tasks import TaskState
-from app.domain.validation import Verdict
+from app.domain.validation import ColumnType, Verdict
 from app.ui.main_window import MainWindow
 from app.ui.review_action import ReviewKind, review_question
+from app.ui.review_dialog import CorrectionDialog
+from tests.ui.test_ingest_dialog_columns import set_type
+from tests.validation.test_corrections import typo_csv
 
 from .ui_helpers import drop_and_start, make_task
 
@@ -71,3 +75,38 @@ def test_nothing_to_review_without_a_report_or_on_an_embedded_valid_file() -> No
     held = make_task(1, state=TaskState.NEEDS_REVIEW)
     assert review_question(held, None, uploads=True) is None
     assert review_question(make_task(2, state=TaskState.FAILED), None, uploads=True) is None
+
+
+def test_review_corrects_an_invalid_files_columns_and_validates_it_again(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, screenshot: object
+) -> None:
+    source = typo_csv(tmp_path)
+    drop_and_start(qtbot, window, [source])
+    qtbot.waitUntil(
+        lambda: getattr(_task_in(window, "orders.csv"), "state", None) is TaskState.INVALID,
+        timeout=30_000,
+    )
+    task = _task_in(window, "orders.csv")
+    assert window.select_task(task.id)  # type: ignore[attr-defined]
+    qtbot.waitUntil(window.review.action.isEnabled, timeout=5_000)
+    dialog = window.review.open()
+    assert isinstance(dialog, CorrectionDialog)
+    qtbot.waitUntil(lambda: dialog.grid.grid_model.rowCount() == 4, timeout=10_000)
+    set_type(qtbot, dialog, "quantity", ColumnType.TEXT)  # type: ignore[arg-type]
+    set_type(qtbot, dialog, "amount", ColumnType.TEXT)  # type: ignore[arg-type]
+    screenshot(dialog, "review-correct-columns")  # type: ignore[operator]
+    qtbot.waitUntil(dialog.again.isEnabled, timeout=5_000)
+    dialog.again.click()
+    qtbot.waitUntil(
+        lambda: getattr(_task_in(window, "orders.csv"), "state", None) is TaskState.READY,
+        timeout=30_000,
+    )
+    store = window.controller.session.store  # type: ignore[union-attr]
+    assert [t.id for t in store.tasks.list_tasks()] == [task.id]  # type: ignore[attr-defined]
+    kinds = [e.kind for e in store.tasks.history(task.id)]  # type: ignore[attr-defined]
+    assert EventKind.RETRIED in kinds
+    kept = store.tasks.choices(task.id)  # type: ignore[attr-defined]
+    assert kept is not None
+    assert {c["name"]: c["type"] for c in kept["columns"]} == {
+        "quantity": "text", "amount": "text",
+    }

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -119,3 +120,28 @@ def test_installed_entry_point_runs(write_file: WriteFile):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verdict"] == "valid"
+
+
+def test_a_template_file_carries_the_windows_corrections_to_the_cli(tmp_path: Path) -> None:
+    """The same choices the dialog keeps (encoding, header row, a type, a rename, a skip) from
+    a template file: the file reads right and stages with the corrected columns."""
+    names = ["José", "Zoë", "Müller", "Ørsted", "Françoise"] * 6
+    lines = ["Visits export,,", "Made 2024-03-01,,", "day,client,visits"] + [
+        f"2024-01-{i + 1:02d},{name},{'n/a' if i == 7 else i}" for i, name in enumerate(names)
+    ]
+    source = tmp_path / "visits.csv"
+    source.write_bytes(("\n".join(lines) + "\n").encode("cp1252", errors="strict"))
+    template = tmp_path / "visits.toml"
+    template.write_text(
+        'name = "visits"\nencoding = "cp1252"\nheader_row = 3\ntimestamp_column = "day"\n'
+        '[[columns]]\nname = "client"\nrename = "customer"\n'
+        '[[columns]]\nname = "visits"\ntype = "text"\nskip = true\n',
+        encoding="utf-8",
+    )
+    code, out = _run("stage", str(source), "--template", str(template), "--out",
+                     str(tmp_path / "out"), "--format", "parquet", "--json")
+    assert code == 0, out
+    staged = pl.read_parquet(json.loads(out)["path"])
+    assert staged.columns == ["__time", "customer"]
+    assert staged.get_column("customer").to_list()[:5] == ["José", "Zoë", "Müller", "Ørsted",
+                                                          "Françoise"]

@@ -17,6 +17,27 @@ from app.services.store.models import DATASET_TEMPLATES
 
 T = DATASET_TEMPLATES.c
 _RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(ColumnRule))
+# The reader's corrections live in the `extra` JSON column (no migration), under these keys.
+_READER_KEYS = ("reader.encoding", "reader.delimiter", "reader.header_row")
+
+
+def _extra_json(template: Template) -> dict[str, str]:
+    extra = {k: v for k, v in template.extra.items() if k not in _READER_KEYS}
+    for key, value in zip(
+        _READER_KEYS, (template.encoding, template.delimiter, template.header_row), strict=True
+    ):
+        if value is not None:
+            extra[key] = str(value)
+    return extra
+
+
+def _reader_fields(extra: dict[str, str]) -> dict[str, Any]:
+    header = extra.get("reader.header_row")
+    return {
+        "encoding": extra.get("reader.encoding"),
+        "delimiter": extra.get("reader.delimiter"),
+        "header_row": int(header) if header and header.isdigit() else None,
+    }
 
 
 def _rule_json(rule: ColumnRule) -> dict[str, Any]:
@@ -48,7 +69,8 @@ def _to_stored(row: RowMapping) -> StoredTemplate:
         sheet=row["sheet"],
         mode=row["mode"],
         version=row["version"],
-        extra=dict(row["extra"]),
+        extra={k: v for k, v in dict(row["extra"]).items() if k not in _READER_KEYS},
+        **_reader_fields(dict(row["extra"])),
     )
     return StoredTemplate(template=template, saved_at=row["saved_at"], saved_by=row["saved_by"])
 
@@ -85,7 +107,7 @@ class TemplateRepository:
                         timezone=template.timezone,
                         mode=template.mode,
                         sheet=template.sheet,
-                        extra=dict(template.extra),
+                        extra=_extra_json(template),
                         saved_at=now_expr(self._engine),
                         saved_by=by_client,
                     )

@@ -6,7 +6,9 @@ import re
 
 from app.domain.validation import Severity, ValidationIssue
 
-__all__ = ["datasource_issues"]
+__all__ = ["column_name_problem", "datasource_issues"]
+
+RESERVED_COLUMN = "__time"
 
 
 def datasource_issues(name: str | None) -> list[ValidationIssue]:
@@ -36,3 +38,19 @@ def datasource_issues(name: str | None) -> list[ValidationIssue]:
         if problems
         else []
     )
+
+
+def column_name_problem(name: str) -> str | None:
+    """Druid's rules for a column's name, in words (None when it is fine). `__time` is the row
+    timestamp, so only the timestamp column may end up with that name."""
+    if not name.strip():
+        return "Druid needs a column name: it is empty."
+    if name == RESERVED_COLUMN:
+        return "'__time' is Druid's row timestamp; pick another name."
+    if name != name.strip():
+        return f"'{name}' starts or ends with a space; Druid would keep it, queries trip on it."
+    if re.search(r"[\x00-\x1f\u2028\u2029]", name):
+        return f"'{name}' contains a tab, line break or control character."
+    if name.startswith("__"):
+        return f"'{name}' starts with '__', which Druid keeps for its own system columns."
+    return None

@@ -36,6 +36,7 @@ from app.services.validation.options import ValidateOptions
 from app.services.validation.output import OutputSpec, TimeSpec, time_expr, value_expr
 from app.services.validation.rules import RowCheck, column_name_issues, missing_required
 from app.services.validation.scan import run_scan
+from app.services.validation.skipping import without_skipped
 from app.services.validation.time_column import ColumnView, TimeDecision, decide_time
 
 TIME_COLUMN = "__time"
@@ -155,6 +156,7 @@ def validate_source(
     """Check every row. With a sink, the likely staging output is written in the same pass."""
     options = options or ValidateOptions()
     template = options.template
+    source = without_skipped(source, template)
     zone = (template.timezone if template and template.timezone else None) or options.timezone
     wanted_order = options.date_order or (template.date_order if template else None)
     requested = options.timestamp_column or (template.timestamp_column if template else None)
@@ -201,7 +203,9 @@ def validate_source(
         guess.spec = TimeSpec("", "constant")
     # Rows per day ride along for the guessed time column; a different final choice re-counts.
     days_spec, days_aggs = overview.guessed_days(guess.spec, facts, zone, source.date1904)
-    if sink is not None and not _has_row_rules(template):
+    # Colliding Druid names are an error below; no output may be written for them.
+    distinct = len(set(outputs.values())) == len(outputs)
+    if sink is not None and distinct and not _has_row_rules(template):
         speculation = _layout(views, outputs, guess)
         if speculation is not None:
             output_exprs = _output_exprs(

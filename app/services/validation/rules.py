@@ -39,7 +39,16 @@ def column_name_issues(
     issues: list[ValidationIssue] = []
     seen: dict[str, str] = {}
     for name, output in zip(names, outputs, strict=True):
-        if output in RESERVED_COLUMNS and name != timestamp_column:
+        if not output.strip():
+            issues.append(
+                ValidationIssue(
+                    Severity.ERROR,
+                    "empty_column_name",
+                    f"Column '{name}' would have an empty name in Druid. Give it a name.",
+                    column=name,
+                )
+            )
+        elif output in RESERVED_COLUMNS and name != timestamp_column:
             issues.append(
                 ValidationIssue(
                     Severity.ERROR,

@@ -19,6 +19,7 @@ class SampleColumn:
 
     name: str
     type: ColumnType
+    evidence: str = ""  # why the sample suggests the type, for the grid's tooltip
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,16 @@ def _native_type(dtype: pl.DataType) -> ColumnType:
     return ColumnType.TEXT
 
 
+def _evidence(kind: ColumnType, sampled: int, is_text: bool) -> str:
+    if not sampled:
+        return f"{kind.value}: every sampled value is empty"
+    if not is_text:
+        return f"{kind.value}: stored so in the file ({sampled:,} sampled values)"
+    if kind is ColumnType.TEXT:
+        return f"text: the {sampled:,} sampled values are not all numbers, dates or booleans"
+    return f"{kind.value}: all {sampled:,} sampled values read so"
+
+
 def _order_counts(values: pl.Series, pattern: str, zone: str) -> tuple[int, int]:
     """How many values read day-first and how many month-first (a value may read both ways)."""
     known = ts.BY_PATTERN[pattern]
@@ -112,15 +123,20 @@ def look_at_sample(
     for item in facts:
         kind = item.speculative if item.is_text else _native_type(item.dtype)
         formats = tuple(item.spec_formats)
+        values = sample.get_column(item.name).drop_nulls()
+        evidence = _evidence(kind, len(values), item.is_text)
         if item.is_text and kind is ColumnType.TEXT:
             # The rule the whole-file validation applies, so a typo does not show as text here.
-            values = sample.get_column(item.name).drop_nulls()
             typed = misfits.sample_candidates(values, item, source.decimal_comma, zone)
             pick = misfits.choose(typed, len(values), values.n_unique())
             if pick is not None:
                 kind, formats = pick.type, pick.formats
+                evidence = (
+                    f"{kind.value}: {pick.fits:,} of {len(values):,} sampled values are "
+                    f"{pick.words}; the others will be row errors unless you pick text"
+                )
         views[item.name] = ColumnView(kind, formats)
-        columns.append(SampleColumn(item.name, kind))
+        columns.append(SampleColumn(item.name, kind, evidence))
     ranked = candidates(views, by_name)
     # Columns where at least half the sampled values are dates come last: worth offering.
     ranked += [
