@@ -19,6 +19,7 @@ _COMMANDS = {
     "doctor": "app.commands.ingest:doctor_command",
     "ingest": "app.commands.ingest:ingest_command",
     "retry": "app.commands.ingest:retry_command",
+    "show": "app.commands.show:show_command",
     "stage": "app.commands.data:stage_command",
     "tasks": "app.commands.ingest:tasks_command",
     "validate": "app.commands.data:validate_command",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.domain.rules import Template
 from app.domain.tasks import ADOPTABLE_STATES, IngestMode, Task, TaskState, VerifyPlan
@@ -23,6 +24,9 @@ class NewTask:
     sheet: str | None = None
     # None lets the store choose; a caller-chosen id makes re-creating the task idempotent.
     id: str | None = None
+    source_path: str | None = None
+    # IngestChoices as JSON (app.pipeline.choices.choices_to_dict).
+    choices: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,10 @@ class TaskPatch:
     # The submitted spec: kept in the store (not on one desk's disk) so any desk that adopts
     # the task can submit it; never read into Task values (100,000 rows in a table model).
     druid_spec: str | None = None
+    # The bounded validation report as JSON (app.services.store.report_codec); like the spec,
+    # read on demand, never carried in Task values.
+    report: dict[str, Any] | None = None
+    choices: dict[str, Any] | None = None
 
 
 class EventKind(enum.StrEnum):

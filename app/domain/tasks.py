@@ -14,6 +14,8 @@ class TaskState(enum.StrEnum):
 
     QUEUED = "queued"
     VALIDATING = "validating"
+    # Valid, and waiting for S3 and Druid to be configured on its desk (no person is asked).
+    READY = "ready"
     NEEDS_REVIEW = "needs_review"
     INVALID = "invalid"
     UPLOADING = "uploading"
@@ -33,18 +35,28 @@ class TaskState(enum.StrEnum):
         """Steps that read the local file belong to the client that holds it."""
         return self in SOURCE_BOUND_STATES
 
+    @property
+    def is_waiting(self) -> bool:
+        """Nothing happens until someone acts (answers a question, sets up S3 and Druid)."""
+        return self in WAITING_STATES
+
 
 TERMINAL_STATES = frozenset(
     {TaskState.INVALID, TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED}
 )
-SOURCE_BOUND_STATES = frozenset({TaskState.QUEUED, TaskState.VALIDATING, TaskState.UPLOADING})
+SOURCE_BOUND_STATES = frozenset(
+    {TaskState.QUEUED, TaskState.VALIDATING, TaskState.READY, TaskState.UPLOADING}
+)
+WAITING_STATES = frozenset({TaskState.NEEDS_REVIEW, TaskState.READY})
 ADOPTABLE_STATES = frozenset({TaskState.SUBMITTING, TaskState.INGESTING, TaskState.VERIFYING})
 
 _FORWARD: dict[TaskState, frozenset[TaskState]] = {
     TaskState.QUEUED: frozenset({TaskState.VALIDATING}),
     TaskState.VALIDATING: frozenset(
-        {TaskState.UPLOADING, TaskState.NEEDS_REVIEW, TaskState.INVALID}
+        {TaskState.UPLOADING, TaskState.READY, TaskState.NEEDS_REVIEW, TaskState.INVALID}
     ),
+    # Sent once S3 and Druid are set: validated (and staged) again, then uploaded.
+    TaskState.READY: frozenset({TaskState.VALIDATING}),
     # A user decision (date order, error threshold) sends the task back through validation
     # or straight on to the upload.
     TaskState.NEEDS_REVIEW: frozenset(
@@ -130,3 +142,6 @@ class Task:
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
     verify_plan: VerifyPlan | None = None
+    # Where the file was on its desk when added (a retry after a restart reads it again there,
+    # after checking its content still hashes to `sha256`).
+    source_path: str | None = None

@@ -164,6 +164,9 @@ class ValidationReport:
     preview: tuple[PreviewRow, ...] = ()
     # Days without rows are absent: the gaps are what the chart is for.
     rows_per_day: tuple[DayCount, ...] = ()
+    # Issues left out of `issues` when the report was stored (a bounded sample per column is
+    # kept; "Export errors" re-reads the file for all of them where it can).
+    issues_omitted: int = 0
 
     @property
     def errors(self) -> tuple[ValidationIssue, ...]:

@@ -92,6 +92,9 @@ def choices_from_template(template: Template, datasource: str) -> IngestChoices:
         template=template,
         timestamp_column=template.timestamp_column,
         date_order=template.date_order,
+        encoding=template.encoding,
+        delimiter=template.delimiter,
+        header_row=template.header_row,
     )
 
 

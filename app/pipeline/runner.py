@@ -103,6 +103,8 @@ class Runner:
         self._stage = StageStep(settings, work_dir)
         return {
             **dict.fromkeys(_LOCAL_STATES, validate),
+            # Valid on a desk without S3 and Druid: validated and staged again, then uploaded.
+            TaskState.READY: validate,
             TaskState.UPLOADING: UploadStep(store, self.moves, connections),
             TaskState.SUBMITTING: SubmitStep(store, self.moves, connections, work_dir),
             TaskState.INGESTING: FollowStep(store, self.moves, connections),
@@ -230,4 +232,6 @@ def _waiting_message(task: Task, job: Job) -> str:
         return f"Submitted as Druid task {task.druid_task_id}."
     if task.state.needs_source_file and job.path is None:
         return "Only the desk holding the source file can go on."
+    if task.state is TaskState.READY:
+        return "Valid; it goes on once S3 and Druid are set in Settings."
     return task.validation_summary or str(task.state)

@@ -18,8 +18,8 @@ def summarise(report: ValidationReport, *, can_upload: bool) -> str:
         if can_upload:
             return f"Valid: {report.rows:,} rows{tail}. Ready to upload."
         return (
-            f"Valid: {report.rows:,} rows{tail}. "
-            "Configure S3 and Druid in Settings to upload."
+            f"Valid: {report.rows:,} rows{tail}. Ready to upload once S3 and Druid are set "
+            "in Settings."
         )
     if report.verdict is Verdict.NEEDS_REVIEW:
         if report.pending:

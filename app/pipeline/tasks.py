@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from app.domain.store import NewTask
+from app.domain.store import NewTask, TaskPatch
 from app.domain.tasks import ADOPTABLE_STATES, Task, TaskState
-from app.pipeline.choices import IngestChoices
-from app.services.store import LostRaceError, TaskStore
+from app.pipeline.choices import IngestChoices, choices_to_dict
+from app.services.store import ClientNotFoundError, LostRaceError, TaskStore
 
 # Desks beat every 5 s: six missed beats, so a desk busy for a moment is not taken for gone.
 # A clean exit signs off, which makes its tasks adoptable at once.
@@ -18,10 +18,12 @@ OWNER_LEASE = timedelta(seconds=30)
 
 @dataclass(frozen=True, slots=True)
 class Enqueued:
-    """The task a file became; `resumed` when it is an earlier unfinished task of that file."""
+    """The task a file became: `resumed` when it is an earlier unfinished task of that file,
+    `retried` when it is an earlier invalid one given a new attempt (its history keeps both)."""
 
     task: Task
     resumed: bool
+    retried: bool = False
 
 
 def find_unfinished(
@@ -75,8 +77,47 @@ def create_task(
         datasource=choices.datasource,
         mode=choices.mode,
         sheet=choices.sheet,
+        source_path=str(path.resolve()),
+        choices=choices_to_dict(choices),
     )
     return store.tasks.create(draft, by_client=client_id)
+
+
+def retry_invalid(
+    store: TaskStore,
+    client_id: str,
+    path: Path,
+    choices: IngestChoices,
+    sha256: str,
+    *,
+    lease: timedelta = OWNER_LEASE,
+) -> Task | None:
+    """The invalid task of this very content, datasource and mode, queued for a new attempt
+    with `choices` (the user may have corrected a guess); None when there is none, or when it
+    belongs to a desk that is still there."""
+    for task in store.tasks.list_tasks(states={TaskState.INVALID}, datasource=choices.datasource):
+        if task.sha256 != sha256 or task.mode is not choices.mode:
+            continue
+        if task.source_client != client_id and not desk_gone(store, task.source_client, lease):
+            continue  # the file is still on a desk that is there: its task stays its own
+        try:
+            again = store.tasks.retry(
+                task.id, expected_state=task.state, expected_version=task.version,
+                by_client=client_id, message=f"{path.name} added again",
+            )
+            if again.source_client != client_id:
+                again = store.tasks.take_over_source(
+                    again.id, expected_version=again.version, by_client=client_id, lease=lease
+                )
+            return store.tasks.update(
+                again.id,
+                TaskPatch(choices=choices_to_dict(choices)),
+                expected_state=TaskState.QUEUED,
+                owner=client_id,
+            )
+        except LostRaceError:
+            continue  # its desk is alive and holds it, or another desk was first
+    return None
 
 
 def enqueue(
@@ -88,11 +129,24 @@ def enqueue(
     *,
     can_upload: bool,
 ) -> Enqueued:
-    """The earlier unfinished task of this file and choice, else a new queued task."""
+    """The earlier unfinished task of this file and choice, else its earlier invalid task for a
+    new attempt, else a new queued task."""
     found = find_unfinished(store, client_id, choices, sha256, can_upload=can_upload)
     if found is not None:
         return Enqueued(found, resumed=True)
+    again = retry_invalid(store, client_id, path, choices, sha256)
+    if again is not None:
+        return Enqueued(again, resumed=False, retried=True)
     return Enqueued(create_task(store, client_id, path, choices, sha256), resumed=False)
+
+
+def desk_gone(store: TaskStore, client_id: str, lease: timedelta = OWNER_LEASE) -> bool:
+    """Whether a client signed off, or its heartbeat is older than `lease`."""
+    try:
+        beat = store.clients.get(client_id).last_heartbeat
+    except ClientNotFoundError:
+        return True
+    return beat is None or store.tasks.now() - beat > lease
 
 
 def find_task(store: TaskStore, prefix: str) -> Task:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from app.domain.validation import CellValue, ColumnProfile, ValidationReport
+from app.domain.validation import CellValue, ColumnProfile, ValidationIssue, ValidationReport
 
 
 def _cell(value: CellValue) -> Any:
@@ -126,3 +127,20 @@ def export_bad_rows(bad_rows: pl.DataFrame, target: Path) -> Path:
         # A BOM lets Excel recognise UTF-8 when the user double-clicks the CSV.
         frame.write_csv(target, include_bom=True)
     return target
+
+
+def export_issues(issues: Sequence[ValidationIssue], target: Path) -> Path:
+    """The issues themselves (row, column, value, message), when the rows are not at hand: a
+    stored report's sample, on a desk without the file."""
+    frame = pl.DataFrame(
+        {
+            "row": [issue.row for issue in issues],
+            "column": [issue.column for issue in issues],
+            "value": [issue.value for issue in issues],
+            "severity": [issue.severity.value for issue in issues],
+            "message": [issue.message for issue in issues],
+        },
+        schema={"row": pl.Int64, "column": pl.String, "value": pl.String,
+                "severity": pl.String, "message": pl.String},
+    )
+    return export_bad_rows(frame, target)

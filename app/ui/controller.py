@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.domain.store import FeedStatus
+from app.domain.store import FeedStatus, OwnerStatus, owner_status
 from app.domain.tasks import RETRYABLE_STATES, Task, TaskState
 from app.domain.validation import DateOrder, ValidationReport
 from app.pipeline.choices import IngestChoices
 from app.pipeline.druid_view import DruidTaskView, druid_task_view
-from app.pipeline.intake import Refusal, collect_sources
-from app.pipeline.local import LocalPipeline
+from app.pipeline.intake import collect_sources
+from app.pipeline.local import AddedFiles, ErrorsExported, LocalPipeline
 from app.pipeline.runner import RunResult
 from app.pipeline.session import DeskSession, SessionInfo, TaskUpdate
 from app.pipeline.steps.base import Carry, Pool, TransferProgress, ValidationProgress
+from app.pipeline.tasks import OWNER_LEASE
 from app.pipeline.timeline import Timeline, load_timeline
 from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
 from app.ui.follow_loop import FollowLoop
+from app.ui.report_loader import ReportLoader
 from app.ui.running_work import RunningWork, WorkKind
 from app.ui.task_model import TaskTableModel
 from app.ui.workers import (
@@ -42,12 +43,6 @@ _PAST_VALIDATION = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class IntakeResult:
-    tasks: tuple[Task, ...]
-    refused: tuple[Refusal, ...]
-    # Files that are an earlier unfinished task of theirs (it resumes instead of doubling).
-    resumed: tuple[str, ...] = ()
 
 
 class DeskController(QObject):
@@ -88,6 +83,7 @@ class DeskController(QObject):
         # Every worker that belongs to a task: its runs, follows and Druid reads.
         self.running = RunningWork(self)
         self._druid_again: dict[str, Task] = {}  # asked again while a read was running
+        self.reports = ReportLoader(self.workers, self)
         # Tasks a closed desk left after the upload: adopted and run here (S3 and Druid only).
         self.follow_loop = FollowLoop(self.workers, model, self.running,
                                       on_failed=self._on_failed, parent=self)
@@ -119,6 +115,7 @@ class DeskController(QObject):
     @Slot(object)
     def _on_session(self, session: DeskSession) -> None:
         self._session = session
+        self.reports.attach(session.pipeline)
         freeze_long_lived_objects()  # startup's objects out of the GC's full passes
         session.watch(self._feedUpdate.emit, self._feedStatus.emit)
         self.sessionReady.emit(session.info)
@@ -158,10 +155,10 @@ class DeskController(QObject):
             return
         pipeline = session.pipeline
 
-        def intake(context: WorkerContext[None]) -> IntakeResult:
+        def intake(context: WorkerContext[None]) -> AddedFiles:
             found = collect_sources(paths)
             files = [(path, None) for path in found.accepted]
-            return _enqueue_all(pipeline, files, context, found.refused)
+            return pipeline.add_files(files, context.cancelled, found.refused)
 
         self.workers.start(
             "add files", intake, on_finished=self._on_intake, on_failed=self._on_failed
@@ -176,13 +173,13 @@ class DeskController(QObject):
         chosen = list(files)
         self.workers.start(
             "add files",
-            lambda context: _enqueue_all(pipeline, chosen, context, ()),
+            lambda context: pipeline.add_files(chosen, context.cancelled),
             on_finished=self._on_intake,
             on_failed=self._on_failed,
         )
 
     @Slot(object)
-    def _on_intake(self, result: IntakeResult) -> None:
+    def _on_intake(self, result: AddedFiles) -> None:
         if result.refused:
             self.refused.emit(list(result.refused))
         owner = self._me()
@@ -199,6 +196,9 @@ class DeskController(QObject):
             if result.resumed:
                 names = ", ".join(result.resumed)
                 added += f" Resuming the earlier unfinished task of {names}."
+            if result.retried:
+                names = ", ".join(result.retried)
+                added += f" A new attempt of the earlier invalid task of {names}."
             self.notice.emit(added)
 
     def _me(self) -> str:
@@ -314,13 +314,22 @@ class DeskController(QObject):
         return self.running.running(task_id, WorkKind.RUN)
 
     def report(self, task_id: str) -> ValidationReport | None:
-        return self._session.pipeline.report(task_id) if self._session else None
+        """The task's report if this desk has it at hand (its own run, or read from the store
+        for the task's current version); otherwise a read starts and `reports.reportReady`
+        follows."""
+        task = self.model.task_by_id(task_id)
+        return self.reports.report(task) if task is not None else None
 
-    def can_export(self, task_id: str) -> bool:
-        return bool(self._session and self._session.pipeline.has_bad_rows(task_id))
-
-    def holds_file(self, task_id: str) -> bool:
-        return bool(self._session and self._session.pipeline.source_path(task_id))
+    def holds_file(self, task: Task) -> bool:
+        """Whether this desk may go on with the task's file: added here, or by a desk that is
+        gone (this one after a restart). Cheap: the action itself checks that the file is still
+        there and unchanged, and says so if not."""
+        session = self._session
+        if session is None or not task.source_path:
+            return False
+        if task.source_client == session.client.id:
+            return True
+        return owner_status(task, datetime.now(UTC), OWNER_LEASE) is not OwnerStatus.OWNED
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -354,7 +363,7 @@ class DeskController(QObject):
     @Slot(object)
     def _on_retried(self, task: Task) -> None:
         self._on_task_changed(task)
-        self.validate(task.id)
+        self._advance(task.id, Pool.CPU)
 
     @Slot(object)
     def _on_task_changed(self, task: Task) -> None:
@@ -373,8 +382,62 @@ class DeskController(QObject):
         )
 
     @Slot(object)
-    def _on_exported(self, path: Path) -> None:
-        self.notice.emit(f"Errors saved to {path}")
+    def _on_exported(self, exported: ErrorsExported) -> None:
+        if exported.rows:
+            self.notice.emit(f"Errors saved to {exported.path}")
+            return
+        which = "the issues" if exported.complete else "the sample of issues"
+        self.notice.emit(
+            f"Saved {which} stored with the task to {exported.path} (the file is not on this "
+            "desk; where it was added, Export errors saves its rows)."
+        )
+
+    def send_ready(self) -> int:
+        """Send every task waiting for S3 and Druid whose file this desk holds; how many."""
+        if not self.uploads():
+            return 0
+        session = self._session
+        if session is None:
+            return 0
+        pipeline = session.pipeline
+        sent = 0
+        for task in self.model.tasks_in(TaskState.READY):
+            if self.holds_file(task) and not self.running.running(task.id, WorkKind.RUN):
+                self._claim_then_run(pipeline, task)
+                sent += 1
+        return sent
+
+    def _claim_then_run(self, pipeline: LocalPipeline, task: Task) -> None:
+        task_id = task.id
+        self.workers.start(
+            f"send {task.file_name}", lambda _ctx: pipeline.claim(task_id),
+            on_finished=self._on_claimed,
+        )
+
+    def revalidate(self, task_id: str, choices: IngestChoices) -> None:
+        """The user corrected how the file is read (Review): the choices are kept on the task,
+        then it is validated again (an invalid one as a new attempt of the same task)."""
+        session = self._session
+        if session is None:
+            return
+        pipeline = session.pipeline
+
+        def correct(_: WorkerContext[None]) -> Task:
+            pipeline.set_choices(task_id, choices)
+            task = session.store.tasks.get(task_id)
+            return pipeline.retry(task_id) if task.state in RETRYABLE_STATES else task
+
+        self.workers.start(f"re-read task {task_id[:8]}", correct, on_finished=self._on_corrected)
+
+    @Slot(object)
+    def _on_corrected(self, task: Task) -> None:
+        self._on_task_changed(task)
+        self._advance(task.id, Pool.CPU, answered=True)
+
+    @Slot(object)
+    def _on_claimed(self, task: Task) -> None:
+        self._on_task_changed(task)
+        self._advance(task.id, Pool.CPU)
 
     # -- the Druid side of a task --------------------------------------------------------------
 
@@ -417,26 +480,3 @@ class DeskController(QObject):
                 del self._druid_again[task_id]
                 self.fetch_druid_view(again)
 
-
-def _enqueue_all(
-    pipeline: LocalPipeline,
-    files: Sequence[tuple[Path, IngestChoices | None]],
-    context: WorkerContext[None],
-    refused_before: tuple[Refusal, ...],
-) -> IntakeResult:
-    """Find or create each file's task (hashing reads the whole file: a worker's job)."""
-    tasks: list[Task] = []
-    resumed: list[str] = []
-    refused = list(refused_before)
-    for path, choices in files:
-        if context.cancelled():
-            break
-        try:
-            found = pipeline.enqueue(path, choices)
-        except OSError as exc:
-            refused.append(Refusal(path, f"{path.name} cannot be opened: {exc.strerror}"))
-            continue
-        tasks.append(found.task)
-        if found.resumed:
-            resumed.append(path.name)
-    return IntakeResult(tuple(tasks), tuple(refused), tuple(resumed))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.tasks import Task
+from app.domain.tasks import Task, TaskState
 from app.domain.validation import CellValue, ValidationReport
 from app.pipeline.timeline import Timeline
 from app.ui.day_chart import DayChart
@@ -196,7 +196,12 @@ class DetailsPanel(QWidget):
         return self._task
 
     def show_task(
-        self, task: Task | None, report: ValidationReport | None, *, can_export: bool
+        self,
+        task: Task | None,
+        report: ValidationReport | None,
+        *,
+        can_export: bool,
+        loading: bool = False,
     ) -> None:
         self._task = task
         if task is None:
@@ -212,20 +217,17 @@ class DetailsPanel(QWidget):
         self.summary.setText(task.validation_summary or task.error_message or "")
         self.summary.setVisible(bool(self.summary.text()))
         self.meta.setText(f"Datasource {task.datasource} · task {task.id}")
-        self._show_report(task, report, can_export)
+        self._show_report(task, report, can_export, loading)
 
-    def _show_report(self, task: Task, report: ValidationReport | None, can_export: bool) -> None:
+    def _show_report(
+        self, task: Task, report: ValidationReport | None, can_export: bool, loading: bool
+    ) -> None:
         self._show_report_pages(report is not None)
         if report is None:
             self._report = None
             self.pending.hide()
             self.day_chart.hide()
-            self.no_report.setText(
-                "Validation details appear here once this desk has read the file."
-                if not task.state.is_terminal
-                else "The full validation report stays on the desk that validated this file; "
-                "the summary above is what every client sees."
-            )
+            self.no_report.setText(_no_report_text(task, loading))
             return
         if report is self._report:
             return  # same report: keep the tables (and the user's scroll position) as they are
@@ -244,6 +246,12 @@ class DetailsPanel(QWidget):
                 )
                 for issue in report.issues
             ]
+            + (
+                [("…", "", "", "", f"{report.issues_omitted:,} more not kept with the task: "
+                  "Export errors lists them all on the desk that holds the file.")]
+                if report.issues_omitted
+                else []
+            )
         )
         self.columns_model.set_rows(
             [
@@ -271,12 +279,13 @@ class DetailsPanel(QWidget):
         self.preview_view.resizeColumnsToContents()
         self.day_chart.set_days(report.rows_per_day)
         self.day_chart.setVisible(bool(report.rows_per_day))
-        issues = len(report.issues)
-        self.tabs.setTabText(0, f"Issues ({issues})")
+        issues = len(report.issues) + report.issues_omitted
+        self.tabs.setTabText(0, f"Issues ({issues:,})")
         self.tabs.setTabText(1, f"Columns ({len(report.columns)})")
         self.export_button.setEnabled(can_export)
         self.export_button.setToolTip(
-            "Save the rows with errors, with a reason column (.xlsx/.csv)"
+            "Save the rows with errors, with a reason column (.xlsx/.csv); on a desk without "
+            "the file, the issues the stored report keeps"
             if can_export
             else "No rows with errors to export"
         )
@@ -331,3 +340,14 @@ class DetailsPanel(QWidget):
         if self._task is not None:
             self.exportRequested.emit(self._task.id)
 
+
+
+def _no_report_text(task: Task, loading: bool) -> str:
+    if loading:
+        return "Reading the validation report…"
+    if task.state in (TaskState.QUEUED, TaskState.VALIDATING):
+        return "Validation details appear here once the file has been read."
+    return (
+        "No validation report is stored for this task (it could not be read, or it was "
+        "validated by an older version); the summary above is what every desk sees."
+    )

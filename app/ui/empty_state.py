@@ -62,8 +62,9 @@ class EmptyState(QWidget):
             )
         upload = (
             "<p>Every row is read and checked here first. S3 and Druid are not configured, so "
-            "valid files stop before the upload, marked <i>Needs review</i>. Connect them in "
-            f"<a href='{SETTINGS_LINK}'>Settings</a> (Ctrl+,).</p>"
+            "valid files wait before the upload, marked <i>Ready to upload</i>. Connect them in "
+            f"<a href='{SETTINGS_LINK}'>Settings</a> (Ctrl+,), then <i>Send ready files</i> "
+            "(Ctrl+Shift+U).</p>"
             if not (info.s3.configured and info.druid.configured)
             else "<p>Valid files are uploaded to S3 and loaded into Druid.</p>"
         )

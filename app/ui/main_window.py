@@ -143,6 +143,10 @@ class MainWindow(QMainWindow):
         )
         self.cancel_action = self._action("Cancel", "Ctrl+.", "Cancel the selected task")
         self.retry_action = self._action("Retry", "Ctrl+R", "Validate the selected task again")
+        self.send_ready_action = self._action(
+            "Send ready files", "Ctrl+Shift+U",
+            "Upload every file that is valid and was waiting for S3 and Druid",
+        )
         self.copy_id_action = self._action(
             "Copy task id", "Ctrl+Shift+C", "Copy the selected task's id to the clipboard"
         )
@@ -159,6 +163,8 @@ class MainWindow(QMainWindow):
         self.open_action.triggered.connect(self.browse)
         self.cancel_action.triggered.connect(lambda: self._on_selected(self.controller.cancel))
         self.retry_action.triggered.connect(lambda: self._on_selected(self.controller.retry))
+        self.send_ready_action.triggered.connect(self.send_ready)
+        self.send_ready_action.setEnabled(False)  # until a session with S3 and Druid is open
         self.copy_id_action.triggered.connect(self.copy_task_id)
         self.remove_action.triggered.connect(self.remove_selected)
         self.find_action.triggered.connect(self.search.setFocus)
@@ -170,7 +176,7 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action in (
-            self.open_action, self.cancel_action, self.retry_action,
+            self.open_action, self.cancel_action, self.retry_action, self.send_ready_action,
             self.copy_id_action, self.remove_action,
         ):
             toolbar.addAction(action)
@@ -178,7 +184,8 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.settings_action)
         self.icons = ActionIcons({
             self.open_action: "add-files", self.cancel_action: "cancel",
-            self.retry_action: "retry", self.copy_id_action: "copy",
+            self.retry_action: "retry", self.send_ready_action: "send",
+            self.copy_id_action: "copy",
             self.remove_action: "remove", self.settings_action: "settings",
         }, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
@@ -235,6 +242,7 @@ class MainWindow(QMainWindow):
         controller.workers.set_default_failure_handler(self.failures.show_failure)
         controller.feedStatusChanged.connect(self._feed_status)
         controller.taskValidated.connect(self._task_validated)
+        controller.reports.reportReady.connect(self._report_ready)
 
     @Slot(int)
     def _filter_state(self, index: int) -> None:
@@ -247,6 +255,8 @@ class MainWindow(QMainWindow):
     @Slot(SessionInfo)
     def _session_ready(self, info: SessionInfo) -> None:
         self.proxy.set_identity(info.client.id, info.client.user)
+        # Files validated while S3 and Druid were not set wait in "Ready to upload" for this.
+        self.send_ready_action.setEnabled(self.controller.uploads())
         self.status.show_session(info)
         self.empty_state.show_session(info, have_samples=bool(sample_files()))
 
@@ -327,7 +337,16 @@ class MainWindow(QMainWindow):
         if not force and current is not None and current.version == task.version:
             return  # a repaint-only change (rows read); the panel shows nothing that moved
         report = self.controller.report(task.id)
-        self.details.show_task(task, report, can_export=self.controller.can_export(task.id))
+        self.details.show_task(
+            task, report, can_export=report is not None and bool(report.errors),
+            loading=report is None and self.controller.reports.loading(task),
+        )
+
+    @Slot(str)
+    def _report_ready(self, task_id: str) -> None:
+        selected = self.selected_task()
+        if selected is not None and selected.id == task_id:
+            self._refresh_details(force=True)
 
     @Slot(RunResult)
     def _task_validated(self, result: RunResult) -> None:
@@ -344,8 +363,17 @@ class MainWindow(QMainWindow):
         self.retry_action.setEnabled(
             task is not None
             and task.state in RETRYABLE_STATES
-            and self.controller.holds_file(task.id)
+            and self.controller.holds_file(task)
         )
+
+    def send_ready(self) -> None:
+        sent = self.controller.send_ready()
+        if sent:
+            self.status.showMessage(f"Sending {sent} ready file{'s' if sent != 1 else ''}.", 6000)
+        else:
+            self.status.showMessage(
+                "No file here is waiting for S3 and Druid (or they are not set yet).", 6000
+            )
 
     @Slot()
     def _update_stack(self) -> None:

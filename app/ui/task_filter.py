@@ -24,6 +24,7 @@ class StateFilter(enum.Enum):
     ALL = "All states"
     ACTIVE = "In progress"
     NEEDS_REVIEW = "Needs review"
+    READY = "Ready to upload"
     PROBLEMS = "Invalid or failed"
     SUCCEEDED = "Succeeded"
     CANCELLED = "Cancelled"
@@ -35,10 +36,9 @@ class StateFilter(enum.Enum):
 
 _FILTER_STATES: dict[StateFilter, frozenset[TaskState] | None] = {
     StateFilter.ALL: None,
-    StateFilter.ACTIVE: frozenset(
-        s for s in TaskState if not s.is_terminal and s is not TaskState.NEEDS_REVIEW
-    ),
+    StateFilter.ACTIVE: frozenset(s for s in TaskState if not s.is_terminal and not s.is_waiting),
     StateFilter.NEEDS_REVIEW: frozenset({TaskState.NEEDS_REVIEW}),
+    StateFilter.READY: frozenset({TaskState.READY}),
     StateFilter.PROBLEMS: frozenset({TaskState.INVALID, TaskState.FAILED}),
     StateFilter.SUCCEEDED: frozenset({TaskState.SUCCEEDED}),
     StateFilter.CANCELLED: frozenset({TaskState.CANCELLED}),

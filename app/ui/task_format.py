@@ -12,6 +12,7 @@ from app.ui.transfer_rate import TransferView
 STATE_LABELS: dict[TaskState, str] = {
     TaskState.QUEUED: "Queued",
     TaskState.VALIDATING: "Validating",
+    TaskState.READY: "Ready to upload",
     TaskState.NEEDS_REVIEW: "Needs review",
     TaskState.INVALID: "Invalid",
     TaskState.UPLOADING: "Uploading",
@@ -38,6 +39,7 @@ class Tone(enum.Enum):
 _TONES: dict[TaskState, Tone] = {
     TaskState.QUEUED: Tone.NEUTRAL,
     TaskState.VALIDATING: Tone.ACTIVE,
+    TaskState.READY: Tone.NEUTRAL,
     TaskState.NEEDS_REVIEW: Tone.ATTENTION,
     TaskState.INVALID: Tone.ERROR,
     TaskState.UPLOADING: Tone.ACTIVE,
@@ -95,9 +97,11 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
         # The reader streams, so the total is unknown until the end: rows read so far instead.
         detail = f"{rows:,} rows read" if rows else "reading"
         return StageView(label, detail, None, tone)
+    if state is TaskState.READY:
+        detail = f"{rows:,} rows valid, " if rows is not None else ""
+        return StageView(label, detail + "waiting for S3 and Druid", 1.0, tone)
     if state is TaskState.NEEDS_REVIEW:
-        detail = f"{rows:,} rows valid" if rows is not None else "decision needed"
-        return StageView(label, detail, 1.0, tone)
+        return StageView(label, review_question(task), 1.0, tone)
     if state is TaskState.INVALID:
         return StageView(label, "see details", 1.0, tone)
     if state is TaskState.SUCCEEDED:
@@ -137,8 +141,23 @@ def human_eta(seconds: float) -> str:
     return f"{human_duration(max(1, round(seconds)))} left"
 
 
+def review_question(task: Task) -> str:
+    """What a person is asked about a task held in needs_review, in a few words."""
+    summary = task.validation_summary or ""
+    if summary.startswith("Needs a decision: "):
+        return summary.removeprefix("Needs a decision: ").rstrip(".")
+    if "already ingested" in summary or "being ingested" in summary:
+        return "ingest this file again?"
+    if summary.startswith("Column types changed"):
+        return "column types changed: append anyway?"
+    return "decision needed"
+
+
 def duration_seconds(task: Task, now: datetime | None = None) -> float:
-    end = task.finished_at or now or datetime.now(UTC)
+    """Time the desk spent on the task: it stops when the task ends or starts waiting for a
+    person (the last change of a waiting task is when it began to wait)."""
+    stopped = task.updated_at if task.state.is_waiting else None
+    end = task.finished_at or stopped or now or datetime.now(UTC)
     start = task.created_at
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)

@@ -339,6 +339,10 @@ class TaskTableModel(ReadOnlyTableModel):
     def row_of(self, task_id: str) -> int | None:
         return self._row_of.get(task_id)
 
+    def tasks_in(self, state: TaskState) -> tuple[Task, ...]:
+        """Every task in `state` the table holds (hidden ones included)."""
+        return tuple(task for task in self._tasks if task.state is state)
+
     # -- Qt model API --------------------------------------------------------------------------
 
     def row_total(self) -> int:

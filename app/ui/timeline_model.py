@@ -46,6 +46,7 @@ _OUTCOME_WORDS = {
 _WAITING_WORDS = {
     TaskState.QUEUED: "waiting to start",
     TaskState.NEEDS_REVIEW: "waiting for a decision",
+    TaskState.READY: "waiting for S3 and Druid",
 }
 
 

@@ -207,3 +207,21 @@ def test_body_is_json_text() -> None:
     spec = build_spec("sales", _staging(), [URI], IngestMode.APPEND)
     assert json.loads(spec.body)["type"] == "index_parallel"
     assert spec.task_id == json.loads(spec.body)["id"]
+
+
+def test_intervals_before_1970_are_exact() -> None:
+    """Negative epochs (any time before 1970) floor to whole days and months like any other."""
+    from datetime import UTC, datetime
+
+    from app.services.druid import SegmentGranularity, aligned_interval
+
+    def ms(*parts: int) -> int:
+        return int(datetime(*parts, tzinfo=UTC).timestamp() * 1000)
+
+    day = aligned_interval(ms(1914, 12, 12, 15, 30), ms(1968, 12, 31, 23, 59),
+                           SegmentGranularity.DAY)
+    assert (day.start_ms, day.end_ms) == (ms(1914, 12, 12), ms(1969, 1, 1))
+    assert day.iso == "1914-12-12T00:00:00.000Z/1969-01-01T00:00:00.000Z"
+    across = aligned_interval(ms(1969, 12, 31, 23, 0), ms(1970, 1, 1, 0, 30),
+                              SegmentGranularity.MONTH)
+    assert (across.start_ms, across.end_ms) == (ms(1969, 12, 1), ms(1970, 2, 1))

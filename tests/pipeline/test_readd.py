@@ -125,3 +125,52 @@ def test_other_choices_or_an_upload_without_s3_make_a_new_task(
     # An interrupted upload needs S3 and Druid: a desk without them leaves it for one with.
     assert second.enqueue(source).task.id != task.id
     assert store.tasks.get(task.id).owner_client == first.client_id
+
+
+def test_a_ready_file_is_sent_from_the_restarted_desk_once_s3_and_druid_are_set(
+    store: TaskStore, druid: ServingDruid, open_desk: OpenDesk, tmp_path: Path
+) -> None:
+    source = write_source(tmp_path / "sales.csv")
+    offline = open_desk("ann", uploads=False)
+    task = offline.enqueue(source).task
+    ready = offline.run(task.id).task
+    assert ready.state is TaskState.READY
+    assert ready.validation_summary == (
+        "Valid: 120 rows. Ready to upload once S3 and Druid are set in Settings."
+    )
+    assert offline.run(task.id).task.state is TaskState.READY  # nothing to do without them
+    store.clients.sign_off(offline.client_id)  # closed; S3 and Druid set in Settings; reopened
+
+    restarted = open_desk("ann", uploads=True)
+    claimed = restarted.claim(task.id)
+    assert claimed.source_client == restarted.client_id
+    ended = restarted.run(task.id)
+    assert ended.task.state is TaskState.SUCCEEDED, ended.message
+    assert druid.submits() == 1
+    stages = [e.to_state for e in store.tasks.history(task.id)]
+    assert stages[:4] == [TaskState.QUEUED, TaskState.VALIDATING, TaskState.READY,
+                          TaskState.READY]  # the take-over is an event of its own
+    assert stages[-1] is TaskState.SUCCEEDED
+
+
+def test_retry_after_a_restart_reads_the_file_where_it_was_added(
+    store: TaskStore, open_desk: OpenDesk, tmp_path: Path
+) -> None:
+    source = tmp_path / "orders.csv"
+    source.write_text("when,qty\n2024-02-01,1\n2024-02-02,three\n,3\n", encoding="utf-8")
+    first = open_desk("ann", uploads=False)
+    task = first.enqueue(source).task
+    assert first.run(task.id).task.state is TaskState.INVALID
+    alive = open_desk("bob", uploads=False)
+    with pytest.raises(FileNotFoundError, match="still open"):
+        alive.retry(task.id)  # ann's desk is open and holds it
+    store.clients.sign_off(first.client_id)
+    restarted = open_desk("ann", uploads=False)
+    again = restarted.retry(task.id)
+    assert again.state is TaskState.QUEUED and again.source_client == restarted.client_id
+    assert restarted.run(task.id).task.state is TaskState.INVALID
+    source.unlink()
+    store.clients.sign_off(restarted.client_id)
+    gone = open_desk("ann", uploads=False)
+    with pytest.raises(FileNotFoundError, match="is not on this desk"):
+        gone.retry(task.id)

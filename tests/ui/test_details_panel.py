@@ -233,7 +233,7 @@ def test_validated_task_shows_chart_first_rows_and_timeline(
     window.controller.add_paths([SAMPLES / "sales_clean.csv"])
     qtbot.waitUntil(
         lambda: window.model.rowCount() == 1
-        and window.model.task_at(0).state is S.NEEDS_REVIEW
+        and window.model.task_at(0).state is S.READY
         and window.controller.workers.active == 0,
         timeout=30_000,
     )
@@ -245,10 +245,10 @@ def test_validated_task_shows_chart_first_rows_and_timeline(
 
     timeline = details.timeline_model.timeline
     assert timeline is not None and timeline.task_id == task.id
-    assert [s.state for s in timeline.stages] == [S.QUEUED, S.VALIDATING, S.NEEDS_REVIEW]
+    assert [s.state for s in timeline.stages] == [S.QUEUED, S.VALIDATING, S.READY]
     assert timeline.stages[-1].outcome is StageOutcome.RUNNING
     last = details.timeline_model.index(2, TimelineColumn.OUTCOME)
-    assert last.data() == "waiting for a decision"
+    assert last.data() == "waiting for S3 and Druid"
     assert all(s.duration is not None for s in timeline.stages[:-1])
 
     assert details.day_chart.isVisible() and details.day_chart.span == 50
@@ -263,7 +263,7 @@ def test_validated_task_shows_chart_first_rows_and_timeline(
     screenshot(window, "12-details-timeline")
 
 
-def test_another_clients_task_has_a_timeline(
+def test_another_clients_task_has_its_timeline_and_stored_report(
     qtbot: QtBot, window: MainWindow, settings: Settings, database_url: str
 ) -> None:
     other = DeskSession.open(settings, database_url=database_url)
@@ -272,7 +272,7 @@ def test_another_clients_task_has_a_timeline(
         other.pipeline.run(task.id)
         qtbot.waitUntil(
             lambda: (shown := window.model.task_by_id(task.id)) is not None
-            and shown.state is S.NEEDS_REVIEW,
+            and shown.state is S.READY,
             timeout=10_000,
         )
         details = window.details
@@ -286,8 +286,17 @@ def test_another_clients_task_has_a_timeline(
         qtbot.waitUntil(lambda: window.controller.workers.active == 0, timeout=10_000)
         timeline = details.timeline_model.timeline
         assert timeline is not None
-        assert [s.state for s in timeline.stages] == [S.QUEUED, S.VALIDATING, S.NEEDS_REVIEW]
-        assert details.tabs.currentWidget() is details.timeline_view
-        assert not details.day_chart.isVisible()  # the report (and its days) stay on that desk
+        assert [s.state for s in timeline.stages] == [S.QUEUED, S.VALIDATING, S.READY]
+        # The report that desk stored with the task: columns, first rows, days.
+        stored = other.pipeline.report(task.id)
+        assert stored is not None
+        qtbot.waitUntil(lambda: details.columns_model.rowCount() == len(stored.columns),
+                        timeout=10_000)
+        assert details.tabs.isTabVisible(details.tabs.indexOf(details.preview_view))
+        assert details.preview_model.rowCount() == len(stored.preview) > 0
+        assert [details.columns_model.row_values(r)[0] for r in range(len(stored.columns))] == [
+            c.name for c in stored.columns
+        ]
+        assert details.day_chart.isVisible() == bool(stored.rows_per_day)
     finally:
         other.close()

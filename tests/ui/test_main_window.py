@@ -25,7 +25,7 @@ SAMPLE_FILES = [
     SAMPLES / "stores_workbook.xlsx",
     SAMPLES / "orders_with_errors.csv",
 ]
-SETTLED = {TaskState.NEEDS_REVIEW, TaskState.INVALID, TaskState.CANCELLED}
+SETTLED = {TaskState.READY, TaskState.NEEDS_REVIEW, TaskState.INVALID, TaskState.CANCELLED}
 
 
 def settled(window: MainWindow, count: int) -> bool:
@@ -61,11 +61,11 @@ def test_dropping_the_samples_validates_them_live(
     model = window.model
     states = {model.task_at(r).file_name: model.task_at(r) for r in range(3)}
     clean = states["sales_clean.csv"]
-    assert clean.state is TaskState.NEEDS_REVIEW
+    assert clean.state is TaskState.READY
     assert clean.validation_summary == (
-        "Valid: 200 rows. Configure S3 and Druid in Settings to upload."
+        "Valid: 200 rows. Ready to upload once S3 and Druid are set in Settings."
     )
-    assert states["stores_workbook.xlsx"].state is TaskState.NEEDS_REVIEW
+    assert states["stores_workbook.xlsx"].state is TaskState.READY
     assert states["orders_with_errors.csv"].state is TaskState.INVALID
     assert window.stack.currentIndex() == 1
     assert window.select_task(clean.id)
@@ -175,7 +175,7 @@ def test_another_clients_task_appears_live(
 
         def arrived() -> bool:
             shown = window.model.task_by_id(task.id)
-            return shown is not None and shown.state is TaskState.NEEDS_REVIEW
+            return shown is not None and shown.state is TaskState.READY
 
         qtbot.waitUntil(arrived, timeout=10_000)
         # Only the desk holding the file keeps its full report; this one shows the summary.

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.rules import ColumnRule
+from app.domain.store import EventKind
 from app.domain.tasks import TaskState
-from app.domain.validation import Verdict
+from app.domain.validation import ColumnType, Verdict
+from app.pipeline.choices import IngestChoices
 from app.pipeline.intake import collect_sources, datasource_slug, is_supported_name
 from app.pipeline.session import DeskSession
 from app.pipeline.steps.base import ValidationProgress
@@ -33,8 +36,10 @@ def test_clean_file_stops_before_upload_with_a_clear_message(session: DeskSessio
     assert task.datasource == "sales_clean"
     progress: list[ValidationProgress] = []
     result = pipeline.run(task.id, progress=progress.append)
-    assert result.task.state is TaskState.NEEDS_REVIEW
-    assert result.message == "Valid: 200 rows. Configure S3 and Druid in Settings to upload."
+    assert result.task.state is TaskState.READY
+    assert result.message == (
+        "Valid: 200 rows. Ready to upload once S3 and Druid are set in Settings."
+    )
     assert result.task.rows_validated == 200
     assert result.task.validation_summary == result.message
     assert result.report is not None and result.report.verdict is Verdict.VALID
@@ -42,7 +47,7 @@ def test_clean_file_stops_before_upload_with_a_clear_message(session: DeskSessio
     assert progress and progress[-1].rows == 200
     history = session.store.tasks.history(task.id)
     assert [e.to_state for e in history] == [
-        TaskState.QUEUED, TaskState.VALIDATING, TaskState.NEEDS_REVIEW,
+        TaskState.QUEUED, TaskState.VALIDATING, TaskState.READY,
     ]
 
 
@@ -60,7 +65,8 @@ def test_invalid_file_explains_the_first_error_and_exports_bad_rows(
     )
     assert pipeline.has_bad_rows(task.id)
     exported = pipeline.export_errors(task.id, tmp_path / "errors.csv")
-    assert "order_date" in exported.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert exported.rows and exported.complete
+    assert "order_date" in exported.path.read_text(encoding="utf-8-sig").splitlines()[0]
 
 
 def test_unreadable_file_is_invalid_with_the_readers_message(
@@ -100,15 +106,45 @@ def test_another_client_cancelling_wins_the_race(session: DeskSession) -> None:
     assert store.tasks.get(task.id).state is TaskState.CANCELLED
 
 
-def test_retry_after_fixing_the_file(session: DeskSession, tmp_path: Path) -> None:
+def test_retry_refuses_a_changed_file_and_the_fixed_file_is_a_task_of_its_own(
+    session: DeskSession, tmp_path: Path
+) -> None:
     path = tmp_path / "orders.csv"
     shutil.copy(SAMPLES / "orders_with_errors.csv", path)
     task = session.pipeline.enqueue(path).task
     assert session.pipeline.run(task.id).task.state is TaskState.INVALID
     shutil.copy(SAMPLES / "sales_clean.csv", path)
-    again = session.pipeline.retry(task.id)
-    assert again.state is TaskState.QUEUED and again.validation_summary is None
-    assert session.pipeline.run(task.id).task.state is TaskState.NEEDS_REVIEW
+    with pytest.raises(FileNotFoundError, match="changed since it was added"):
+        session.pipeline.retry(task.id)
+    fixed = session.pipeline.enqueue(path)
+    assert fixed.task.id != task.id and not fixed.retried
+    assert session.pipeline.run(fixed.task.id).task.state is TaskState.READY
+
+
+def test_adding_an_invalid_file_again_is_a_new_attempt_of_its_task(
+    session: DeskSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.csv"
+    shutil.copy(SAMPLES / "orders_with_errors.csv", path)
+    first = session.pipeline.enqueue(path).task
+    assert session.pipeline.run(first.id).task.state is TaskState.INVALID
+    # The user treats the typo columns as text and drops the same file again.
+    as_text = IngestChoices(
+        "orders", columns=(ColumnRule("quantity", type=ColumnType.TEXT),
+                           ColumnRule("amount", type=ColumnType.TEXT)),
+    )
+    again = session.pipeline.enqueue(path, as_text)
+    assert again.retried and again.task.id == first.id and again.task.state is TaskState.QUEUED
+    ended = session.pipeline.run(first.id).task
+    # Only the empty date is left: the typos are text now.
+    assert ended.state is TaskState.INVALID
+    assert ended.validation_summary == (
+        "Invalid: 1 error in 1 of 60 rows. First: row 43: The timestamp column 'order_date' is "
+        "empty."
+    )
+    kinds = [e.kind for e in session.store.tasks.history(first.id)]
+    assert kinds.count(EventKind.RETRIED) == 1  # both attempts in one task's history
+    assert len(session.store.tasks.list_tasks()) == 1
 
 
 def test_intake_expands_folders_and_refuses_with_reasons(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from app.pipeline.steps.base import Carry, Job, Pool, StepOutcome, ValidationPro
 from app.pipeline.summary import summarise
 from app.services.reading import UnreadableFileError
 from app.services.settings import Settings
+from app.services.store import report_codec
 
 # Other clients see validation progress through the store; a write per batch would flood it.
 STORE_PROGRESS_INTERVAL_S = 0.5
@@ -137,7 +138,7 @@ class ValidateStep:
     ) -> StepOutcome:
         report, staging = checked.report, checked.staging
         summary = summarise(report, can_upload=self._gate_factory is not None)
-        target = TaskState.INVALID if report.verdict is Verdict.INVALID else TaskState.NEEDS_REVIEW
+        target = _verdict_state(report.verdict, uploads=self._gate_factory is not None)
         if report.verdict is Verdict.VALID and staging is not None and gate is not None:
             hold = gate(staging)
             if hold is None:
@@ -150,6 +151,8 @@ class ValidateStep:
             rows_validated=report.rows,
             validation_summary=summary,
             error_message=summary if target is TaskState.INVALID else None,
+            # Every desk shows it, after any restart (bounded: see report_codec).
+            report=report_codec.encode(report),
         )
         ended = self._settle(task.id, target, version, summary, patch)
         message = summary if ended.state is target else (ended.validation_summary or summary)
@@ -163,6 +166,15 @@ class ValidateStep:
             task_id, target, expected=TaskState.VALIDATING, version=version, message=message,
             patch=patch,
         )
+
+
+def _verdict_state(verdict: Verdict, *, uploads: bool) -> TaskState:
+    """Where a verdict leaves the task before the upload gate is asked."""
+    if verdict is Verdict.INVALID:
+        return TaskState.INVALID
+    if verdict is Verdict.VALID and not uploads:
+        return TaskState.READY  # valid; waits for S3 and Druid, not for a person
+    return TaskState.NEEDS_REVIEW
 
 
 class _ProgressWriter:

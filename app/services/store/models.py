@@ -93,6 +93,10 @@ class TaskRow(Base):
     verify_baseline: Mapped[int | None] = mapped_column(BigInteger)
     verify_rows: Mapped[int | None] = mapped_column(BigInteger)
     druid_spec: Mapped[str | None] = mapped_column(Text)
+    # Migration 0004: read on demand (never in Task values), except the path.
+    source_path: Mapped[str | None] = mapped_column(Text)
+    choices: Mapped[Any] = mapped_column(JSON, nullable=True)
+    report: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class TaskEventRow(Base):

@@ -96,10 +96,22 @@ class TaskRepository:
 
     def druid_spec(self, task_id: str) -> str | None:
         """The spec recorded on the move to submitting (None before it, or after a retry)."""
+        value = self._fact(TASKS.c.druid_spec, task_id)
+        return value if isinstance(value, str) else None
+
+    def report(self, task_id: str) -> dict[str, Any] | None:
+        """The stored validation report (see report_codec), None before the first verdict."""
+        value = self._fact(TASKS.c.report, task_id)
+        return value if isinstance(value, dict) else None
+
+    def choices(self, task_id: str) -> dict[str, Any] | None:
+        """What the user chose for the file when it was added or corrected (JSON)."""
+        value = self._fact(TASKS.c.choices, task_id)
+        return value if isinstance(value, dict) else None
+
+    def _fact(self, column: Any, task_id: str) -> object:
         with self._engine.connect() as conn:
-            return conn.execute(
-                select(TASKS.c.druid_spec).where(TASKS.c.id == task_id)
-            ).scalar_one_or_none()
+            return conn.execute(select(column).where(TASKS.c.id == task_id)).scalar_one_or_none()
 
     def history(self, task_id: str) -> list[TaskEvent]:
         query = (
@@ -145,6 +157,8 @@ class TaskRepository:
                         sha256=draft.sha256,
                         source_client=draft.source_client,
                         sheet=draft.sheet,
+                        source_path=draft.source_path,
+                        choices=draft.choices,
                         datasource=draft.datasource,
                         mode=draft.mode.value,
                         state=TaskState.QUEUED.value,
@@ -234,7 +248,7 @@ class TaskRepository:
             for name in (
                 "rows_validated", "rows_ingested", "s3_uri", "multipart_upload_id",
                 "druid_task_id", "validation_summary", "error_message", "finished_at",
-                "druid_spec", *PLAN_FIELDS,
+                "druid_spec", "report", *PLAN_FIELDS,
             )
         }
         values = {

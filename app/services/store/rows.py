@@ -13,7 +13,7 @@ from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
 from app.services.store.models import CLIENTS, TASK_EVENTS, TASKS
 
 # Large facts stay out of Task values (a table model holds 100,000 of them); read on demand.
-_ON_DEMAND = frozenset({"druid_spec"})
+_ON_DEMAND = frozenset({"druid_spec", "report", "choices"})
 _TASK_COLUMNS = tuple(column for column in TASKS.c if column.name not in _ON_DEMAND)
 PLAN_FIELDS = ("verify_start_ms", "verify_end_ms", "verify_baseline", "verify_rows")
 
@@ -51,6 +51,7 @@ def to_task(row: RowMapping) -> Task:
         heartbeat_at=row["heartbeat_at"],
         finished_at=row["finished_at"],
         verify_plan=_to_plan(row),
+        source_path=row["source_path"],
     )
 
 
