@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     staging_part_mb: int = Field(default=256, ge=1)
     # Guards against decompression bombs: the most a compressed input may expand to.
     max_expanded_mb: int = Field(default=4096, ge=1)
+    # A workbook's sheets are held in memory while read (up to 5 bytes per byte of sheet XML),
+    # so their expanded size has its own, smaller budget; CSV streams and needs none.
+    max_workbook_mb: int = Field(default=256, ge=1)
+    # A workbook part that expands more than this many times is built to explode, not to be read.
+    max_compression_ratio: int = Field(default=500, ge=2)
     max_columns: int = Field(default=5000, ge=1)
     max_cell_chars: int = Field(default=65536, ge=1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.domain.validation import StagingPart, StagingResult, Verdict
+from app.services.reading.failures import reading_boundary
 from app.services.reading.source import SourceTable
 from app.services.settings import Settings
 from app.services.staging_writers import PartFiles, StagingWriter, open_writer
@@ -56,8 +58,9 @@ def _not_stageable(outcome: ValidationOutcome) -> NotStageableError:
 
 def _open(out_dir: Path, stem: str, options: StagingOptions) -> tuple[PartFiles, StagingWriter]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(f"{stem}.part*.partial"):
-        stale.unlink()  # left by a run that was killed mid-write
+    for stale in out_dir.glob(f"{glob.escape(stem)}.part*.partial"):
+        # Left by a run killed mid-write; the stem is escaped so `q?` never matches `q1`'s parts.
+        stale.unlink()
     files = PartFiles(out_dir, stem, options.format)
     return files, open_writer(files, options.format, options.gzip_level, options.part_bytes)
 
@@ -115,6 +118,7 @@ def stage(
     return _result(outcome, files, options)
 
 
+@reading_boundary
 def validate_and_stage(
     source: SourceTable,
     validate_options: ValidateOptions,

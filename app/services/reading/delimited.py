@@ -16,11 +16,13 @@ import polars as pl
 from app.domain.validation import Severity, SniffDecision, SourceKind, ValidationIssue
 from app.services.reading.detect import Detection
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.failures import excerpt, generic_failure, unclosed_quote
 from app.services.reading.options import ReadOptions
 from app.services.reading.sniff_text import (
     SAMPLE_BYTES,
     EncodingGuess,
     delimiter_name,
+    only_cr_line_ends,
     sniff_dialect,
     sniff_encoding,
 )
@@ -46,13 +48,13 @@ def _read_head(path: Path, gzipped: bool) -> tuple[bytes, bool]:
     return head[:SAMPLE_BYTES], len(head) <= SAMPLE_BYTES
 
 
-def _read_tail(path: Path, encoding: EncodingGuess) -> str:
+def _read_tail(path: Path, encoding: EncodingGuess, line_end: bytes) -> str:
     size = path.stat().st_size
     with path.open("rb") as handle:
         handle.seek(max(0, size - _TAIL_BYTES))
-        raw = handle.read()
+        raw = handle.read(_TAIL_BYTES)
     # Start after the first line break so the first tail line is whole.
-    cut = raw.find(b"\n")
+    cut = raw.find(line_end)
     raw = raw[cut + 1 :] if cut >= 0 else raw
     return raw.decode(encoding.codec, errors="replace")
 
@@ -139,6 +141,35 @@ def _ragged_issues(
     return issues
 
 
+def _explain(
+    path: Path, scan_path: Path, delimiter: str, exc: BaseException
+) -> UnreadableFileError:
+    """Why Polars could not read the text: an open quote is found and pointed at, since
+    Polars's own message quotes the rest of the file from that quote on."""
+    try:
+        with scan_path.open("r", encoding="utf-8", errors="replace") as lines:
+            found = unclosed_quote(lines, delimiter)
+    except OSError:
+        found = None
+    if found is None:
+        failure = generic_failure(path, exc)
+        if failure.code != "parse_error":
+            return failure
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return UnreadableFileError(
+            "parse_error",
+            f"{path.name} could not be read as {delimiter_name(delimiter)}-separated text: "
+            f"{excerpt(detail)}",
+        )
+    line, text = found
+    return UnreadableFileError(
+        "unclosed_quote",
+        f"In {path.name} the quoted value that opens on line {line:,} ({excerpt(text)}) is "
+        "never closed, so everything after it would be one value. Add the closing quote (or "
+        "remove the opening one) and save the file again.",
+    )
+
+
 def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> SourceTable:
     head, complete = _read_head(path, detection.gzipped)
     if not head:
@@ -154,7 +185,8 @@ def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> So
         )
 
     plain_utf8 = encoding.polars_encoding == "utf8" and not detection.gzipped
-    tail_text = None if complete or not plain_utf8 else _read_tail(path, encoding)
+    line_end = b"\r" if only_cr_line_ends(text) else b"\n"
+    tail_text = None if complete or not plain_utf8 else _read_tail(path, encoding, line_end)
     extension = (
         path.suffixes[-2].lower()
         if detection.gzipped and len(path.suffixes) > 1
@@ -198,6 +230,9 @@ def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> So
         for item in cleanup_paths:
             item.unlink(missing_ok=True)
 
+    def explain(exc: BaseException) -> UnreadableFileError:
+        return _explain(path, scan_path, dialect.delimiter, exc)
+
     try:
         if dialect.ragged_records:
             size = scan_path.stat().st_size
@@ -233,6 +268,9 @@ def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> So
             row_index_name=ROW_COLUMN,
             row_index_offset=dialect.header_index + 2,
             raise_if_empty=False,
+            # A name such as `q?.csv` or `a[1].csv` is this one file, never a pattern.
+            glob=False,
+            eol_char=dialect.line_end,
         )
         footer_rows = dialect.footer_records
         if footer_rows:
@@ -247,11 +285,7 @@ def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> So
             )
     except pl.exceptions.PolarsError as exc:
         cleanup()
-        raise UnreadableFileError(
-            "parse_error",
-            f"{path.name} could not be parsed as {delimiter_name(dialect.delimiter)}-separated "
-            f"text: {exc}",
-        ) from exc
+        raise explain(exc) from None
     except BaseException:
         cleanup()
         raise
@@ -267,4 +301,5 @@ def open_delimited(path: Path, detection: Detection, options: ReadOptions) -> So
         decimal_comma=dialect.decimal_comma,
         footer_rows=footer_rows,
         cleanup=cleanup,
+        explain=explain,
     )

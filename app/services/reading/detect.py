@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import gzip
+import os
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -51,19 +53,67 @@ class Detection:
     warning: str | None = None  # set when the name and the content disagree
 
 
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """Enough of a file's metadata to notice that it was rewritten, truncated or replaced."""
+
+    device: int
+    inode: int
+    size: int
+    modified_ns: int
+
+
+def file_state(path: Path) -> FileState:
+    """The file's state, refusing anything that is not a regular file before it is opened.
+
+    Opening a FIFO blocks until a writer appears, and a device never ends; neither is a file
+    a person saved, so both are refused on their metadata alone.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise UnreadableFileError("not_found", f"The file {path} does not exist.") from exc
+    except PermissionError as exc:
+        raise UnreadableFileError(
+            "permission_denied", f"No permission to read {path}. Check the file's sharing."
+        ) from exc
+    except OSError as exc:
+        raise UnreadableFileError("io_error", f"Could not read {path}: {exc.strerror}.") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise UnreadableFileError("is_directory", f"{path} is a folder, not a file.")
+    if not stat.S_ISREG(info.st_mode):
+        what = _SPECIAL_KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+        raise UnreadableFileError(
+            "not_a_regular_file",
+            f"{path.name} is {what}, not a saved file; it was not read. "
+            "Save the data to a CSV or Excel file and add that file.",
+        )
+    return FileState(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+_SPECIAL_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def _sniff_zip(path: Path) -> ContainerKind:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "mimetype" in names:
-                mimetype = archive.read("mimetype")[:100]
+                # Only the head is inflated: a crafted `mimetype` may expand to gigabytes.
+                with archive.open("mimetype") as member:
+                    mimetype = member.read(100)
                 if b"opendocument.spreadsheet" in mimetype:
                     return ContainerKind.ODS
             if "xl/workbook.xml" in names:
                 return ContainerKind.XLSX
             if "xl/workbook.bin" in names:
                 return ContainerKind.XLSB
-    except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnreadableFileError(
             "corrupt_workbook",
             f"The file looks like a workbook but its ZIP structure is damaged ({exc}). "
@@ -105,6 +155,7 @@ def _looks_like_text(head: bytes) -> bool:
 
 def detect(path: Path) -> Detection:
     """Look at the file's first bytes and say what it is, refusing what cannot be read."""
+    file_state(path)  # before open(): a FIFO would block it
     try:
         with path.open("rb") as handle:
             head = handle.read(16384)

@@ -71,7 +71,7 @@ def _corrupt(path: Path, exc: Exception) -> UnreadableFileError:
 
 
 def _open_reader(path: Path, detection: Detection, options: ReadOptions) -> fastexcel.ExcelReader:
-    guard_expansion(path, detection.kind, options.max_expanded_bytes)
+    guard_expansion(path, detection.kind, options)
     try:
         return fastexcel.read_excel(path)
     except fastexcel.FastExcelError as exc:

@@ -11,12 +11,17 @@ from pathlib import Path
 
 from app.services.reading.detect import ContainerKind
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.inflate import inflated_size, read_head
+from app.services.reading.options import ReadOptions
 
 # Deflate cannot beat roughly 1032:1, and real sheet XML rarely passes 200:1 because every cell
-# carries its own address; a member above this ratio is built to explode, not to be read.
-MAX_COMPRESSION_RATIO = 500
+# carries its own address; the ratio limit itself is a setting (ReadOptions.max_compression_ratio).
 # Small members may legitimately be very compressible (empty styles, shared formulas).
 _RATIO_FLOOR_BYTES = 16 * 1024 * 1024
+# Pictures and embedded files are never loaded by the cell reader, so they spend no budget.
+_NOT_LOADED = ("xl/media/", "xl/embeddings/", "docProps/thumbnail", "Pictures/", "Thumbnails/")
+# The workbook settings sit at the start of these parts; the rest is never inflated.
+_SETTINGS_HEAD_BYTES = 1024 * 1024
 
 _ZIP_KINDS = frozenset({ContainerKind.XLSX, ContainerKind.XLSB, ContainerKind.ODS})
 
@@ -38,35 +43,67 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):,.0f} MB"
 
 
-def guard_expansion(path: Path, kind: ContainerKind, max_expanded_bytes: int) -> None:
-    """Refuse a ZIP-based workbook whose declared contents would expand beyond the limits."""
+def _refusal(path: Path, detail: str) -> UnreadableFileError:
+    return UnreadableFileError("decompression_bomb", f"{path.name} {detail}")
+
+
+def guard_expansion(path: Path, kind: ContainerKind, options: ReadOptions) -> None:
+    """Refuse a ZIP-based workbook whose parts expand beyond the budget or the ratio limit.
+
+    The declared sizes are checked first (cheap), then every loaded part is inflated as a
+    stream and counted, since a header can understate what its data expands to.
+    """
     if kind not in _ZIP_KINDS:
         return
+    budget = min(options.max_expanded_bytes, options.max_workbook_bytes)
+    ratio = options.max_compression_ratio
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as handle:
+            members = [m for m in archive.infolist() if not m.filename.startswith(_NOT_LOADED)]
+            declared = sum(member.file_size for member in members)
+            if declared > budget:
+                raise _refusal(
+                    path,
+                    f"would expand to {_mib(declared)} when opened, more than the "
+                    f"{_mib(budget)} limit. {_ADVICE}",
+                )
+            used = 0
+            for member in members:
+                part = inflated_size(
+                    handle,
+                    archive,
+                    member,
+                    budget - used,
+                    ratio=ratio,
+                    ratio_floor=_RATIO_FLOOR_BYTES,
+                )
+                if part.over_ratio:
+                    raise _refusal(
+                        path,
+                        f"contains a part ({member.filename}) that expands more than "
+                        f"{ratio:,} times; real workbooks never compress that much "
+                        f"(limit {ratio}:1), so it was not opened.",
+                    )
+                used += part.size
+                if used > budget:
+                    raise _refusal(
+                        path,
+                        f"expands to more than the {_mib(budget)} limit when opened (stopped "
+                        f"inside {member.filename}); a workbook is held in memory while it is "
+                        f"read. {_ADVICE}",
+                    )
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnreadableFileError(
             "corrupt_workbook",
             f"{path.name} is damaged: its ZIP structure cannot be read ({exc}). "
             "It may be truncated: copy it again or re-save it from Excel.",
         ) from exc
-    total = sum(member.file_size for member in members)
-    if total > max_expanded_bytes:
-        raise UnreadableFileError(
-            "decompression_bomb",
-            f"{path.name} would expand to {_mib(total)} when opened, more than the "
-            f"{_mib(max_expanded_bytes)} limit. Split the workbook or save the sheet as CSV.",
-        )
-    for member in members:
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size >= _RATIO_FLOOR_BYTES and ratio > MAX_COMPRESSION_RATIO:
-            raise UnreadableFileError(
-                "decompression_bomb",
-                f"{path.name} contains a part ({member.filename}) that expands {ratio:,.0f} times "
-                f"to {_mib(member.file_size)}; real workbooks never compress that much "
-                f"(limit {MAX_COMPRESSION_RATIO}:1), so it was not opened.",
-            )
+
+
+_ADVICE = (
+    "Save the sheet as CSV (read as a stream, without this limit), split the workbook, "
+    "or raise the workbook limit in Settings if the file is genuine."
+)
 
 
 def detect_date_system(path: Path, kind: ContainerKind) -> DateSystem:
@@ -80,7 +117,7 @@ def detect_date_system(path: Path, kind: ContainerKind) -> DateSystem:
             return _xls_date_system(path)
         if kind is ContainerKind.ODS:
             return _ods_date_system(path)
-    except (OSError, KeyError, zipfile.BadZipFile, zlib.error, struct.error) as exc:
+    except (OSError, KeyError, IndexError, zipfile.BadZipFile, zlib.error, struct.error) as exc:
         # calamine reports real damage with a better message; the date setting is not worth
         # failing for, so fall back to Excel's default and say so.
         return DateSystem(
@@ -119,7 +156,8 @@ def _read_varint(data: bytes, pos: int, max_bytes: int) -> tuple[int, int]:
 
 def _xlsb_date_system(path: Path) -> DateSystem:
     with zipfile.ZipFile(path) as archive:
-        data = archive.read("xl/workbook.bin")
+        # A crafted workbook.bin could be huge; the properties record comes first anyway.
+        data = read_head(archive, "xl/workbook.bin", _SETTINGS_HEAD_BYTES)
     pos = 0
     # BIFF12 records: a 1-2 byte type and a 1-4 byte size, both 7 bits per byte.
     while pos < len(data):

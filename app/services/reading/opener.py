@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
 from pathlib import Path
 
 from app.domain.validation import SheetInfo
-from app.services.reading.detect import ContainerKind, detect
+from app.services.reading.detect import ContainerKind, detect, file_state
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.failures import generic_failure, read_errors
 from app.services.reading.options import ReadOptions
 from app.services.reading.source import SourceTable
 
@@ -18,13 +21,28 @@ def list_sheets(path: Path) -> tuple[SheetInfo, ...]:
         return ()
     from app.services.reading import excel  # noqa: PLC0415 - keeps CSV-only runs light
 
-    return excel.list_workbook_sheets(path, detection)
+    with read_errors(partial(generic_failure, path)):
+        return excel.list_workbook_sheets(path, detection)
 
 
 def open_source(path: Path, options: ReadOptions | None = None) -> SourceTable:
     """Open a file by its content; raises UnreadableFileError with a user-facing message."""
     options = options or ReadOptions()
     path = Path(path)
+    opened_as = file_state(path)
+    # A native reader's panic is a BaseException: it becomes a verdict here, not a crash above.
+    with read_errors(partial(generic_failure, path)):
+        table = _open(path, options)
+    table = dataclasses.replace(table, opened_as=opened_as)
+    try:
+        table.check_unchanged()
+    except UnreadableFileError:
+        table.close()
+        raise
+    return table
+
+
+def _open(path: Path, options: ReadOptions) -> SourceTable:
     detection = detect(path)
     if detection.kind is ContainerKind.ENCRYPTED_OFFICE:
         raise UnreadableFileError(

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 class ReadOptions:
     sheet: str | None = None
     max_expanded_bytes: int = 4096 * 1024 * 1024
+    # Workbooks are loaded whole, so the parts of one may expand to this much (see Settings).
+    max_workbook_bytes: int = 256 * 1024 * 1024
+    max_compression_ratio: int = 500
     max_columns: int = 5000
     # Overrides for the sniffers (the user corrected a guess in the dialog or on the CLI).
     encoding: str | None = None
@@ -27,5 +30,7 @@ class ReadOptions:
         return cls(
             sheet=sheet,
             max_expanded_bytes=settings.max_expanded_mb * 1024 * 1024,
+            max_workbook_bytes=settings.max_workbook_mb * 1024 * 1024,
+            max_compression_ratio=settings.max_compression_ratio,
             max_columns=settings.max_columns,
         )

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.domain.validation import SniffDecision
+from app.services.reading.excel_layout import HEADER_PROBE_ROWS, find_header
 
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -23,6 +24,11 @@ _NOTE_WORDS = re.compile(r"^\s*(notes?|source|remarks?|comments?|\*|disclaimer)\
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
 _DECIMAL_POINT = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)\.\d+$")
 _NUMBERISH = re.compile(r"^[-+]?[\d.,]+%?$")
+
+
+def only_cr_line_ends(text: str) -> bool:
+    """Old Mac line endings (Excel for Mac's "CSV (Macintosh)"): CR and never LF."""
+    return "\r" in text and "\n" not in text
 
 
 def delimiter_name(delimiter: str) -> str:
@@ -101,6 +107,7 @@ class Dialect:
     footer_records: int
     ragged_records: tuple[int, ...]  # 0-based record indexes in the sample with a wrong width
     decisions: tuple[SniffDecision, ...]
+    line_end: str = "\n"  # "\r" for old Mac files; "\n" also covers CRLF
 
 
 def _records(text: str, delimiter: str) -> list[list[str]]:
@@ -187,9 +194,10 @@ def sniff_dialect(
     tail_text: str | None = None,
 ) -> Dialect:
     """Decide the dialect from decoded sample text (`complete` when it is the whole file)."""
+    line_end = "\r" if only_cr_line_ends(text) else "\n"
     if not complete:
         # Drop the last, probably cut, line so it does not look ragged.
-        cut = text.rfind("\n")
+        cut = text.rfind(line_end)
         text = text[: cut + 1] if cut > 0 else text
     delimiter, records, delimiter_decision = _choose_delimiter(text, forced_delimiter, extension)
     decisions = [delimiter_decision]
@@ -213,13 +221,28 @@ def sniff_dialect(
                 f"records 1-{header_index} look like a title (fewer fields or text only); "
                 f"the header is record {header_index + 1}"
             )
+        # Title lines padded with delimiters (`Report,,,,`) have the table's width; the
+        # workbook rule (one or two filled cells on a wider table) sees through them.
+        titled = find_header(records[:HEADER_PROBE_ROWS])
+        if titled.index > header_index:
+            header_index = titled.index
+            titles = [
+                next(c for c in r if c.strip())
+                for r in records[:header_index]
+                if any(c.strip() for c in r)
+            ]
+            quoted = ", ".join(f"'{t.strip()[:40]}'" for t in titles[:2])
+            reason = (
+                f"lines 1-{header_index} look like a title ({quoted}), not column names; "
+                f"the header is line {header_index + 1}"
+            )
         decisions.append(SniffDecision("header_row", str(header_index + 1), reason))
     header = records[header_index] if header_index < len(records) else []
     if header and len(header) != width:
         width = max(width, len(header))
 
     body = records[header_index + 1 :]
-    line_count = text.count("\n") + (0 if text.endswith("\n") else 1)
+    line_count = text.count(line_end) + (0 if text.endswith(line_end) else 1)
     quoted_newlines = len(records) < line_count
     if quoted_newlines:
         decisions.append(
@@ -253,6 +276,10 @@ def sniff_dialect(
     )
     decimal_comma, reason = _sniff_decimal_comma(body[:2000], delimiter)
     decisions.append(SniffDecision("decimal_comma", "yes" if decimal_comma else "no", reason))
+    if line_end == "\r":
+        decisions.append(
+            SniffDecision("line_endings", "CR", "lines end with CR only (old Mac format)")
+        )
     return Dialect(
         delimiter=delimiter,
         header_index=header_index,
@@ -263,6 +290,7 @@ def sniff_dialect(
         footer_records=footer,
         ragged_records=ragged,
         decisions=tuple(decisions),
+        line_end=line_end,
     )
 
 

@@ -15,6 +15,9 @@ from app.domain.validation import (
     SourceKind,
     ValidationIssue,
 )
+from app.services.reading.detect import FileState, file_state
+from app.services.reading.errors import UnreadableFileError
+from app.services.reading.failures import generic_failure
 
 # Every frame carries the row number the user sees (Excel row or text-editor record), so each
 # issue can point at it. The name cannot collide: headers are made unique against it.
@@ -40,9 +43,32 @@ class SourceTable:
     # Rows known to be excluded at the end (totals, notes), reported but not validated.
     footer_rows: int = 0
     cleanup: Callable[[], None] = field(default=lambda: None)
+    # Says why a read of this frame failed better than the native message (the open quote).
+    explain: Callable[[BaseException], UnreadableFileError] | None = None
+    # The file as it was when opened: what is validated must be what was hashed.
+    opened_as: FileState | None = None
 
     def close(self) -> None:
         self.cleanup()
+
+    def read_failure(self, exc: BaseException) -> UnreadableFileError:
+        if self.explain is not None:
+            return self.explain(exc)
+        return generic_failure(self.path, exc)
+
+    def check_unchanged(self) -> None:
+        """Raise when the file is no longer the one opened (truncated, rewritten, replaced)."""
+        if self.opened_as is None:
+            return
+        try:
+            now: FileState | None = file_state(self.path)
+        except UnreadableFileError:
+            now = None  # deleted or replaced by something unreadable: changed all the same
+        if now != self.opened_as:
+            raise UnreadableFileError(
+                "changed_while_read",
+                f"{self.path.name} changed while it was read; add it again.",
+            )
 
 
 def make_unique_headers(raw: list[str | None]) -> tuple[list[str], list[ValidationIssue]]:

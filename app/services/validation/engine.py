@@ -20,6 +20,7 @@ from app.domain.validation import (
     ValueExample,
     Verdict,
 )
+from app.services.reading.failures import reading_boundary
 from app.services.reading.source import ROW_COLUMN, SourceTable
 from app.services.validation import checks as row_checks
 from app.services.validation import overview, profiling
@@ -145,6 +146,7 @@ def _has_row_rules(template: Template | None) -> bool:
     )
 
 
+@reading_boundary
 def validate_source(
     source: SourceTable,
     options: ValidateOptions | None = None,

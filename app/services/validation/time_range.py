@@ -9,6 +9,8 @@ import polars as pl
 
 from app.services.reading.detect import ContainerKind, detect
 from app.services.reading.errors import UnreadableFileError
+from app.services.reading.excel_container import guard_expansion
+from app.services.reading.failures import generic_failure
 from app.services.reading.opener import open_source
 from app.services.reading.options import ReadOptions
 from app.services.validation import timestamps as ts
@@ -103,8 +105,16 @@ def file_time_range(request: TimeRangeRequest) -> FileTimeRange:
     Text files: the reader's lazy scan with only the timestamp column selected, so Polars
     parses one field per line. Workbooks: fastexcel loads just that column.
     """
-    if detect(request.path).kind is not ContainerKind.TEXT:
-        lazy = _workbook_column(request)
+    kind = detect(request.path).kind
+    if kind is not ContainerKind.TEXT:
+        # The same memory budget as the full reader: a bomb is refused before it inflates.
+        guard_expansion(request.path, kind, request.read)
+        try:
+            lazy = _workbook_column(request)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise generic_failure(request.path, exc) from exc
         if lazy is not None:
             return _figures(lazy, request)
     source = open_source(request.path, request.read)
