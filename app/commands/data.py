@@ -9,6 +9,15 @@ from pathlib import Path
 
 import click
 
+from app.commands.reading_flags import (
+    check_delimiter,
+    check_encoding,
+    check_header_row,
+    check_timezone,
+    normal_delimiter,
+    template_problem,
+)
+from app.commands.terminal import printable
 from app.domain.validation import DateOrder, ValidationReport, Verdict
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
 from app.services.report_export import export_bad_rows, report_to_dict, report_to_json
@@ -19,6 +28,8 @@ from app.services.validation import ValidateOptions, validate_source
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 _MAX_PRINTED_ISSUES = 40
+# Reasons, messages and values (already cut to 200 characters in the report) fit here.
+_LONG = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +59,28 @@ def _common_options(func: click.decorators.FC) -> click.decorators.FC:
             type=click.DateTime(),
             help="Give every row this timestamp (files without a date column).",
         ),
-        click.option("--timezone", help="Zone for timestamps written without one (default UTC)."),
-        click.option("--encoding", help="Override the detected text encoding."),
-        click.option("--delimiter", help="Override the detected delimiter."),
-        click.option("--header-row", type=int, help="Override the detected header row (1-based)."),
+        click.option(
+            "--timezone",
+            callback=check_timezone,
+            help="Zone for timestamps written without one (default UTC).",
+        ),
+        click.option(
+            "--encoding", callback=check_encoding, help="Override the detected text encoding."
+        ),
+        click.option(
+            "--delimiter",
+            callback=check_delimiter,
+            help="Override the detected delimiter (one character; \\t or tab for a tab).",
+        ),
+        click.option(
+            "--header-row",
+            type=int,
+            callback=check_header_row,
+            help="Override the detected header row (1-based).",
+        ),
         click.option(
             "--max-error-rows",
-            type=int,
+            type=click.IntRange(min=0),
             default=0,
             show_default=True,
             help="Rows with errors that may be left out instead of failing the file.",
@@ -73,9 +99,16 @@ def _inputs(kwargs: dict[str, object], settings: Settings | None = None) -> _Inp
         template = load_template(template_path)
     sheet = kwargs.get("sheet") or (template.sheet if template else None)
     # The template's reading corrections apply unless a flag overrides them.
+    if template is not None and isinstance(template_path, Path):
+        # The flags are checked by click; a template's corrections get the same checks here.
+        problem = template_problem(
+            template.encoding, template.delimiter, template.timezone, template.header_row
+        )
+        if problem:
+            raise TemplateError(f"{template_path.name}: {problem}")
     delimiter = kwargs.get("delimiter") or (template.delimiter if template else None)
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
+    if isinstance(delimiter, str):
+        delimiter = normal_delimiter(delimiter)
     header_row = kwargs.get("header_row") or (template.header_row if template else None)
     encoding = kwargs.get("encoding") or (template.encoding if template else None)
     read = replace(
@@ -108,33 +141,38 @@ def _exit_code(report: ValidationReport) -> int:
 
 
 def _print_report(report: ValidationReport) -> None:
+    # Names, values and evidence come from the file: printed escaped and cut, never raw.
     echo = click.echo
-    echo(f"File:    {report.file}")
+    echo(f"File:    {printable(report.file, _LONG)}")
     if report.sheet:
         others = ", ".join(
-            f"{s.name} ({s.rows:,} rows)" for s in report.sheets if s.name != report.sheet
+            f"{printable(s.name)} ({s.rows:,} rows)"
+            for s in report.sheets
+            if s.name != report.sheet
         )
-        echo(f"Sheet:   {report.sheet}" + (f"   other sheets: {others}" if others else ""))
+        sheet_line = f"Sheet:   {printable(report.sheet)}"
+        echo(sheet_line + (f"   other sheets: {others}" if others else ""))
     echo(f"Rows:    {report.rows:,}")
     echo("How the file was read:")
     for decision in report.decisions:
-        value = "tab" if decision.value == "\t" else decision.value
-        echo(f"  {decision.name:<16} {value:<12} {decision.reason}")
+        value = "tab" if decision.value == "\t" else printable(decision.value)
+        echo(f"  {decision.name:<16} {value:<12} {printable(decision.reason, _LONG)}")
     echo("Columns:")
     for column in report.columns:
         span = ""
         if column.minimum is not None:
-            span = f" [{column.minimum} .. {column.maximum}]"
-        echo(f"  {column.name:<24} {column.type.value:<9} nulls={column.nulls:<6}{span}")
-        echo(f"  {'':<24} {column.evidence}")
+            span = f" [{printable(column.minimum, _LONG)} .. {printable(column.maximum, _LONG)}]"
+        echo(f"  {printable(column.name):<24} {column.type.value:<9} nulls={column.nulls:<6}{span}")
+        echo(f"  {'':<24} {printable(column.evidence, _LONG)}")
     if report.timestamp:
         t = report.timestamp
-        label = t.column or "(constant)"
-        echo(f"Timestamp: {label} - {t.reason}; times without a zone are read as {t.zone}")
+        label = printable(t.column) if t.column else "(constant)"
+        echo(f"Timestamp: {label} - {printable(t.reason, _LONG)}; times without a zone are read "
+             f"as {t.zone}")
     for pending in report.pending:
-        echo(f"DECISION NEEDED: {pending.question}")
+        echo(f"DECISION NEEDED: {printable(pending.question, _LONG)}")
         echo(
-            f"  {pending.evidence}. Re-run with "
+            f"  {printable(pending.evidence, _LONG)}. Re-run with "
             + " or ".join(f"--date-order {option}" for option in pending.options)
         )
     shown = report.issues[:_MAX_PRINTED_ISSUES]
@@ -143,9 +181,9 @@ def _print_report(report: ValidationReport) -> None:
         if issue.row is not None:
             where.append(f"row {issue.row}")
         if issue.column:
-            where.append(f"column '{issue.column}'")
+            where.append(f"column '{printable(issue.column)}'")
         prefix = f"{issue.severity.value.upper()}" + (f" ({', '.join(where)})" if where else "")
-        echo(f"{prefix}: {issue.message}")
+        echo(f"{prefix}: {printable(issue.message, _LONG)}")
     if len(report.issues) > len(shown):
         echo(f"... and {len(report.issues) - len(shown)} more issues (use --json for all).")
     errors = report.rows_with_errors
@@ -161,7 +199,7 @@ def _unreadable(exc: UnreadableFileError | TemplateError, as_json: bool, path: P
     if as_json:
         click.echo(report_to_json_unreadable(path, code, message))
     else:
-        click.echo(f"Cannot read {path.name}: {message}", err=True)
+        click.echo(f"Cannot read {printable(path.name)}: {printable(message, _LONG)}", err=True)
     sys.exit(EXIT_UNREADABLE)
 
 
@@ -270,7 +308,8 @@ def stage_command(
             source,
             inputs.validate,
             out_dir,
-            file.name.split(".")[0],
+            # The whole name: `sales.2024.csv` and `sales.2025.csv` must not share an output.
+            file.name,
             StagingOptions(format=fmt),  # type: ignore[arg-type]
         )
     except UnreadableFileError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from app.commands.terminal import printable
 from app.domain.store import TaskEvent
 from app.domain.tasks import Task
 from app.domain.validation import ValidationReport
@@ -17,6 +18,8 @@ from app.services.settings import load_settings
 from app.services.store import StoreError
 
 _MAX_ISSUES = 40
+# Summaries, reasons and values (already cut to 200 characters in the report) fit here.
+_LONG = 400
 
 
 @click.command("show")
@@ -65,11 +68,13 @@ def _as_dict(task: Task, stored: dict[str, Any] | None, history: list[TaskEvent]
 def _print(task: Task, report: ValidationReport | None, history: list[TaskEvent]) -> None:
     echo = click.echo
     echo(f"Task:       {task.id}")
-    echo(f"File:       {task.file_name}" + (f" ({task.source_path})" if task.source_path else ""))
-    echo(f"Datasource: {task.datasource} ({task.mode})")
+    # Everything below was written by another desk or read from a file: printed escaped.
+    echo(f"File:       {printable(task.file_name)}"
+         + (f" ({printable(task.source_path, _LONG)})" if task.source_path else ""))
+    echo(f"Datasource: {printable(task.datasource)} ({task.mode})")
     echo(f"State:      {task.state}")
     if task.validation_summary or task.error_message:
-        echo(f"Summary:    {task.error_message or task.validation_summary}")
+        echo(f"Summary:    {printable(task.error_message or task.validation_summary, _LONG)}")
     if report is None:
         echo("No validation report is stored for this task.")
     else:
@@ -78,7 +83,7 @@ def _print(task: Task, report: ValidationReport | None, history: list[TaskEvent]
     for event in history:
         moved = f"{event.from_state} -> {event.to_state}" if event.from_state else event.to_state
         echo(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.kind:<10} {moved}"
-             + (f"  {event.message}" if event.message else ""))
+             + (f"  {printable(event.message, _LONG)}" if event.message else ""))
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -87,23 +92,25 @@ def _print_report(report: ValidationReport) -> None:
          + (f", {report.rows_with_errors:,} with errors" if report.rows_with_errors else ""))
     echo("How the file was read:")
     for decision in report.decisions:
-        value = "tab" if decision.value == "\t" else decision.value
-        echo(f"  {decision.name:<16} {value:<12} {decision.reason}")
+        value = "tab" if decision.value == "\t" else printable(decision.value)
+        echo(f"  {decision.name:<16} {value:<12} {printable(decision.reason, _LONG)}")
     echo("Columns:")
     for column in report.columns:
-        echo(f"  {column.name:<24} {column.type.value:<9} {column.evidence}")
+        echo(f"  {printable(column.name):<24} {column.type.value:<9} "
+             f"{printable(column.evidence, _LONG)}")
     for pending in report.pending:
-        echo(f"DECISION NEEDED: {pending.question} ({pending.evidence})")
+        echo(f"DECISION NEEDED: {printable(pending.question, _LONG)} "
+             f"({printable(pending.evidence, _LONG)})")
     for issue in report.issues[:_MAX_ISSUES]:
         where = ", ".join(
             part for part in (
                 f"row {issue.row}" if issue.row is not None else "",
-                f"column '{issue.column}'" if issue.column else "",
-                f"value '{issue.value}'" if issue.value else "",
+                f"column '{printable(issue.column)}'" if issue.column else "",
+                f"value '{printable(issue.value, _LONG)}'" if issue.value else "",
             ) if part
         )
         echo(f"{issue.severity.value.upper()}" + (f" ({where})" if where else "")
-             + f": {issue.message}")
+             + f": {printable(issue.message, _LONG)}")
     more = len(report.issues) - _MAX_ISSUES + report.issues_omitted
     if more > 0:
         echo(f"... and {more:,} more issues (--json shows the stored ones; the desk with the "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import xlsxwriter
 
 from app.domain.validation import CellValue, ColumnProfile, ValidationIssue, ValidationReport
 
@@ -111,6 +113,40 @@ def report_to_json(report: ValidationReport, indent: int | None = 2) -> str:
     return json.dumps(report_to_dict(report), indent=indent, ensure_ascii=False)
 
 
+# OWASP's CSV-injection advice: a cell starting with one of these is a formula (or becomes
+# one) when a spreadsheet opens the file, so it is written with a leading apostrophe.
+_FORMULA_START = r"^[=+\-@\t\r]"
+# A plain number such as -12.5 cannot run anything; it keeps its sign and stays a number.
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def csv_safe(text: str) -> str:
+    """`text` as a CSV cell that a spreadsheet shows as text, never evaluates."""
+    if re.match(_FORMULA_START, text) and not re.fullmatch(_PLAIN_NUMBER, text):
+        return "'" + text
+    return text
+
+
+def _csv_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    safe = frame.with_columns(
+        pl.when(
+            pl.col(name).str.contains(_FORMULA_START)
+            & ~pl.col(name).str.contains(_PLAIN_NUMBER)
+        )
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+    # The header comes from the file too; a clash after escaping (`=a` next to `'=a`) keeps
+    # the original name rather than writing two columns with one name.
+    names = [csv_safe(name) for name in frame.columns]
+    if len(set(names)) == len(names):
+        safe = safe.rename(dict(zip(frame.columns, names, strict=True)))
+    return safe
+
+
 def export_bad_rows(bad_rows: pl.DataFrame, target: Path) -> Path:
     """Write the bad rows with a reason column: .xlsx for Excel users, otherwise CSV."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,10 +158,21 @@ def export_bad_rows(bad_rows: pl.DataFrame, target: Path) -> Path:
         ]
     )
     if target.suffix.lower() == ".xlsx":
-        frame.write_excel(target, worksheet="Rows with errors", autofit=True, freeze_panes=(1, 0))
+        # Cells from the file are text: xlsxwriter would otherwise turn `http://...` cells into
+        # live links (and could be asked to read `=...` as formulas or `1e5` as numbers).
+        workbook = xlsxwriter.Workbook(
+            str(target),
+            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        )
+        try:
+            frame.write_excel(
+                workbook, worksheet="Rows with errors", autofit=True, freeze_panes=(1, 0)
+            )
+        finally:
+            workbook.close()
     else:
         # A BOM lets Excel recognise UTF-8 when the user double-clicks the CSV.
-        frame.write_csv(target, include_bom=True)
+        _csv_safe_frame(frame).write_csv(target, include_bom=True)
     return target
 
 

@@ -44,6 +44,7 @@ class CorrectionsPanel(QWidget):
         self.columns_label = QLabel("&Columns:")
         self.columns_label.setBuddy(self.grid)
         self.reason = QLabel()
+        self.reason.setTextFormat(Qt.TextFormat.PlainText)  # it names the file's columns
         self.reason.setObjectName("columnsReason")
         self.reason.setWordWrap(True)
         self.reason.setAccessibleName("Column problem")

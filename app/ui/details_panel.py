@@ -88,18 +88,23 @@ class DetailsPanel(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
 
+        # File names, summaries and names from another desk are shown as written, never as markup.
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setObjectName("detailsTitle")
         self.title.setStyleSheet("font-size: 14px; font-weight: 600;")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state = QLabel()
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.pending = QLabel()
+        self.pending.setTextFormat(Qt.TextFormat.PlainText)
         self.pending.setWordWrap(True)
         self.pending.setStyleSheet(f"color: {TONE_COLORS[Tone.ATTENTION]};")
         self.meta = QLabel()
+        self.meta.setTextFormat(Qt.TextFormat.PlainText)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meta.setStyleSheet("color: palette(placeholder-text);")
 
@@ -151,6 +156,7 @@ class DetailsPanel(QWidget):
         self.druid = DruidSection()
         self.tabs.addTab(self.druid, "Druid")
         self.no_report = QLabel()
+        self.no_report.setTextFormat(Qt.TextFormat.PlainText)
         self.no_report.setWordWrap(True)
         self.no_report.setStyleSheet("color: palette(placeholder-text);")
 

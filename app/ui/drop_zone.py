@@ -77,6 +77,7 @@ class DropZone(QFrame):
         self.title = QLabel(IDLE_TITLE)
         self.title.setObjectName("dropTitle")
         self.hint = QLabel(IDLE_HINT)
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)  # it may name the dragged files
         self.hint.setWordWrap(True)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setToolTip("Choose files to validate (Ctrl+O)")

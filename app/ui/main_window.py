@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
 
         self.drop_zone = DropZone()
         self.banner = QLabel()
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # refusals quote dropped file names
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.setAccessibleName("Messages")

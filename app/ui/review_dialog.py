@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -48,6 +48,7 @@ class CorrectionDialog(QDialog):
         why = task.validation_summary or "This file is held for review."
         self.why = QLabel(f"{why}\nCorrect the columns or how the file is read, then validate "
                           "it again.")
+        self.why.setTextFormat(Qt.TextFormat.PlainText)  # the summary quotes the file
         self.why.setWordWrap(True)
         self.why.setAccessibleName("Why the file is held")
         self.corrections = CorrectionsPanel(settings, workers)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.domain.druid import Interval
+from app.domain.druid import Interval, SegmentGranularity
 from app.domain.tasks import IngestMode
 from app.domain.validation import ColumnType, StagingResult
 
@@ -21,15 +21,6 @@ TASK_ID_PREFIX = "ingest-desk"
 # Long enough for Druid to hand segments to a historical on a busy cluster; the task ends
 # sooner when they load, and the pipeline's SQL check is the final word anyway.
 DEFAULT_AWAIT_SEGMENTS_MS = 5 * 60 * 1000
-
-
-class SegmentGranularity(enum.StrEnum):
-    HOUR = "HOUR"
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    QUARTER = "QUARTER"
-    YEAR = "YEAR"
 
 
 class DruidColumnType(enum.StrEnum):
@@ -188,11 +179,32 @@ def _dimension(name: str, column_type: ColumnType) -> dict[str, Any]:
     return spec
 
 
+def expression_identifier(name: str) -> str:
+    """`name` as a quoted identifier in Druid's expression language (Expr.g4: `"` ... `"` with
+    Java escapes, unescaped by `StringEscapeUtils.unescapeJava`), whatever characters it holds."""
+    out = []
+    for char in name:
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
+            # Control characters would survive the lexer, but escaped they stay readable in the
+            # console and cannot be mangled by anything that trims or normalises whitespace.
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def _transforms(columns: Sequence[tuple[str, ColumnType]]) -> list[dict[str, str]]:
     # JSON and Parquet hand Druid real booleans, which a long dimension rejects as a parse
-    # error; cast() turns true/false into 1/0 and keeps nulls null.
+    # error; cast() turns true/false into 1/0 and keeps nulls null. The column name comes from
+    # the user's file, so it is escaped, never pasted, into the expression.
     return [
-        {"type": "expression", "name": name, "expression": f"cast(\"{name}\", 'LONG')"}
+        {
+            "type": "expression",
+            "name": name,
+            "expression": f"cast({expression_identifier(name)}, 'LONG')",
+        }
         for name, column_type in columns
         if column_type is ColumnType.BOOLEAN
     ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from datetime import date
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -18,6 +20,21 @@ def _segment(value: str, what: str) -> str:
     return cleaned
 
 
+def _datasource_segment(datasource: str) -> str:
+    """The datasource's folder name: ASCII names keep the key they always had (so uploads in
+    flight resume); any other name Druid accepts (`日本語`, `Umsätze`) becomes an ASCII slug
+    plus a short hash of the exact name, so two names that slug alike never share a folder."""
+    if not datasource.strip():
+        raise ValueError(f"datasource {datasource!r} gives an empty key segment")
+    cleaned = _SAFE.sub("_", datasource.strip()).strip("._")
+    if datasource.isascii() and cleaned:
+        return cleaned
+    folded = unicodedata.normalize("NFKD", datasource).encode("ascii", "ignore").decode()
+    slug = _SAFE.sub("_", folded.strip()).strip("._-")[:60] or "ds"
+    digest = hashlib.sha256(datasource.encode("utf-8")).hexdigest()[:12]
+    return f"{slug}-{digest}"
+
+
 def normalise_prefix(prefix: str) -> str:
     return "/".join(part for part in prefix.strip().split("/") if part)
 
@@ -25,7 +42,7 @@ def normalise_prefix(prefix: str) -> str:
 def datasource_prefix(prefix: str, datasource: str) -> str:
     """The folder all of a datasource's staging objects live under, with a trailing slash."""
     head = normalise_prefix(prefix)
-    folder = _segment(datasource, "datasource")
+    folder = _datasource_segment(datasource)
     return f"{head}/{folder}/" if head else f"{folder}/"
 
 
@@ -55,7 +72,7 @@ def hash_marker_key(prefix: str, datasource: str, sha256: str) -> str:
     if not _HEX.fullmatch(digest):
         raise ValueError(f"sha256 {sha256!r} is not a hex digest")
     head = normalise_prefix(prefix)
-    folder = _segment(datasource, "datasource")
+    folder = _datasource_segment(datasource)
     base = f"{head}/{HASH_INDEX_DIR}" if head else HASH_INDEX_DIR
     return f"{base}/{folder}/{digest}"
 

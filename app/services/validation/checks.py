@@ -9,6 +9,7 @@ import polars as pl
 from app.domain.rules import Template
 from app.domain.validation import Severity, ValidationIssue
 from app.services.reading.source import ROW_COLUMN
+from app.services.validation.clipping import clip
 from app.services.validation.column_types import TypedColumn
 from app.services.validation.profiling import ColumnFacts
 from app.services.validation.rules import (
@@ -26,6 +27,8 @@ _MAX_ROW_ISSUES = 1000
 
 
 def _issue_from_check(check: RowCheck, row: int, value: str | None) -> ValidationIssue:
+    # The value is echoed twice (its own field and the message): cut once, before both.
+    value = clip(value) if value is not None else None
     return ValidationIssue(
         check.severity, check.code, check.describe(value), row=row, column=check.column, value=value
     )

@@ -10,6 +10,7 @@ import polars as pl
 
 from app.domain.validation import CellValue, DayCount, PreviewRow
 from app.services.reading.source import ROW_COLUMN
+from app.services.validation.clipping import clip
 from app.services.validation.output import TimeSpec, time_expr
 from app.services.validation.profiling import ColumnFacts
 from app.services.validation.scan import Agg, counts_of, run_scan
@@ -41,9 +42,11 @@ def guessed_days(
 
 def _preview_cell(value: Any) -> CellValue:
     # As read: naive workbook datetimes stay naive; dates, times and durations become text.
-    if value is None or isinstance(value, (str, int, float, bool, datetime)):
+    if isinstance(value, str):
+        return clip(value)
+    if value is None or isinstance(value, (int, float, bool, datetime)):
         return value
-    return str(value)
+    return clip(str(value))
 
 
 def preview_rows(head: pl.DataFrame | None, columns: tuple[str, ...]) -> tuple[PreviewRow, ...]:

@@ -10,6 +10,7 @@ import polars as pl
 
 from app.domain.validation import CellValue, ColumnType
 from app.services.validation import timestamps as ts
+from app.services.validation.clipping import clip
 from app.services.validation.null_markers import NULL_TOKENS, marker_column
 from app.services.validation.scan import Agg, counts_of, distinct_of, max_of, min_of, sum_of
 from app.services.validation.timestamps import TimestampFormat
@@ -379,8 +380,11 @@ def evidence_pass(facts: list[ColumnFacts], decimal_comma: bool, zone: str) -> P
 
 
 def cell_value(value: Any) -> CellValue:
+    """A column's minimum or maximum as the report shows it (long text cut)."""
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    if value is None or isinstance(value, (str, int, float, bool, datetime)):
+    if isinstance(value, str):
+        return clip(value)
+    if value is None or isinstance(value, (int, float, bool, datetime)):
         return value
-    return str(value)
+    return clip(str(value))
