@@ -146,6 +146,7 @@ def test_druid_runs_every_role_from_the_official_image(compose: dict[str, Any]) 
 def test_druid_reads_s3_from_minio(compose: dict[str, Any]) -> None:
     env = compose["services"]["coordinator"]["environment"]
     assert "druid-s3-extensions" in env["druid_extensions_loadList"]
+    assert env["druid_generic_useDefaultValueForNull"] == "false"  # SQL NULLs, as Druid 28+
     assert env["druid_s3_endpoint_url"] == "http://minio:9000"
     assert env["druid_s3_enablePathStyleAccess"] == "true"
     assert _resolve(env["druid_s3_accessKey"]) == _resolve(

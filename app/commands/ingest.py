@@ -12,14 +12,22 @@ from pathlib import Path
 
 import click
 
+from app.commands.terminal import printable
+from app.domain.druid import SegmentGranularity
 from app.domain.store import TaskChange
 from app.domain.tasks import IngestMode, Task, TaskState
 from app.domain.validation import DateOrder
-from app.pipeline.choices import IngestChoices, IngestOptions, ingest_options
+from app.pipeline.choices import (
+    IngestChoices,
+    IngestOptions,
+    choices_from_template,
+    ingest_options,
+)
 from app.pipeline.doctor import run_checks
 from app.pipeline.intake import file_sha256
 from app.pipeline.runner import RunResult
 from app.pipeline.session import ClientRole, DeskSession
+from app.pipeline.steps.base import Job, Pool
 from app.pipeline.tasks import create_task, find_task, find_unfinished
 from app.services.druid import SpecOptions
 from app.services.settings import load_settings
@@ -27,6 +35,9 @@ from app.services.store import StoreError
 from app.services.template_files import TemplateError, load_template
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
+_MAX_WARNINGS = 10
+# Summaries and Druid's reasons run longer than a name, but still fit a terminal line or two.
+_MESSAGE_LIMIT = 400
 
 
 @contextmanager
@@ -49,8 +60,13 @@ def _session(*, need_remote: bool) -> Iterator[DeskSession]:
 
 
 def _line(task: Task, message: str | None = None) -> str:
+    # Names and messages come from files and other desks: printed escaped, never as raw bytes
+    # a terminal would act on.
     text = message or task.error_message or task.validation_summary or ""
-    return f"{task.id[:8]}  {task.state:<12} {task.datasource:<24} {task.file_name}  {text}"
+    return (
+        f"{task.id[:8]}  {task.state:<12} {printable(task.datasource):<24} "
+        f"{printable(task.file_name)}  {printable(text, _MESSAGE_LIMIT)}"
+    )
 
 
 @click.command("ingest")
@@ -76,6 +92,11 @@ def _line(task: Task, message: str | None = None) -> str:
     "--verify-timeout", type=float, envvar="INGEST_DESK_VERIFY_TIMEOUT_S", default=300.0,
     show_default=True, help="Seconds to wait for Druid SQL to count the new rows.",
 )
+@click.option(
+    "--segment-granularity", type=click.Choice([g.value for g in SegmentGranularity],
+                                               case_sensitive=False),
+    help="Druid's time chunk (default: the datasource's own, else fitted to the file's span).",
+)
 def ingest_command(
     files: tuple[Path, ...],
     datasource: str,
@@ -88,6 +109,7 @@ def ingest_command(
     allow_drift: bool,
     await_segments_ms: int | None,
     verify_timeout: float,
+    segment_granularity: str | None,
 ) -> None:
     """Validate, stage, upload and ingest FILE... into Druid (a rerun resumes where it stopped)."""
     try:
@@ -97,12 +119,18 @@ def ingest_command(
     spec = SpecOptions() if await_segments_ms is None else SpecOptions(
         await_segments_ms=await_segments_ms
     )
-    choices = IngestChoices(
+    # A template brings its own choices (reading corrections, granularity); flags win.
+    base = choices_from_template(template, datasource) if template else IngestChoices(datasource)
+    choices = replace(
+        base,
         datasource=datasource,
         mode=IngestMode(mode),
-        sheet=sheet or (template.sheet if template else None),
-        template=template,
-        date_order=DateOrder(date_order) if date_order else None,
+        sheet=sheet or base.sheet,
+        date_order=DateOrder(date_order) if date_order else base.date_order,
+        segment_granularity=(
+            SegmentGranularity(segment_granularity.upper()) if segment_granularity
+            else base.segment_granularity
+        ),
     )
     worst = EXIT_OK
     with _session(need_remote=True) as session:
@@ -125,23 +153,39 @@ def _ingest_one(
     store, client_id, runner = session.store, session.client.id, session.runner
     sha256 = file_sha256(path)
     task = find_unfinished(store, client_id, choices, sha256)
+    name = printable(path.name)
     if task is not None:
-        click.echo(f"{path.name}: resuming task {task.id[:8]} from {task.state}")
+        click.echo(f"{name}: resuming task {task.id[:8]} from {task.state}")
     else:
         if not options.allow_duplicate:
             duplicate = runner.find_duplicate(choices.datasource, sha256)
             if duplicate:
-                click.echo(f"{path.name}: refused. {duplicate} Use --allow-duplicate to "
-                           "ingest it again.", err=True)
+                click.echo(f"{name}: refused. {printable(duplicate, _MESSAGE_LIMIT)} Use "
+                           "--allow-duplicate to ingest it again.", err=True)
                 return EXIT_REFUSED
         task = create_task(store, client_id, path, choices, sha256)
-        click.echo(f"{path.name}: task {task.id} created")
-    result: RunResult = runner.run(task, path, options)
+        click.echo(f"{name}: task {task.id} created")
+    result = _run_in_two_halves(session, task, path, options)
     click.echo(_line(result.task, result.message))
     ended = result.task.state
     if ended is TaskState.SUCCEEDED or (ended is TaskState.INGESTING and not options.wait):
         return EXIT_OK
     return EXIT_FAILED
+
+
+def _run_in_two_halves(
+    session: DeskSession, task: Task, path: Path, options: IngestOptions
+) -> RunResult:
+    """Read, check and stage first, say what Druid will do to the file, then upload and go on:
+    the same runner the window uses, with its pools as the two halves."""
+    job = Job(path, options, answered=True)
+    read = session.runner.advance(task.id, job, pool=Pool.CPU)
+    shown = read.report.warnings[:_MAX_WARNINGS] if read.report else ()
+    for issue in shown:
+        click.echo(f"{path.name}: warning: {issue.message}", err=True)
+    if read.next_pool is None:
+        return read
+    return session.runner.advance(task.id, replace(job, carry=read.carry, answered=False))
 
 
 @click.command("tasks")
@@ -201,7 +245,7 @@ def cancel_command(task_id: str) -> None:
         )
         click.echo(_line(outcome.task))
         for note in outcome.notes:
-            click.echo(f"  {note}")
+            click.echo(f"  {printable(note, _MESSAGE_LIMIT)}")
         if outcome.task.state is not TaskState.CANCELLED:
             sys.exit(EXIT_FAILED)
 
@@ -223,8 +267,8 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(_line(task, "queued again"))
         if path is None:
-            click.echo(f"  Run `ingest-desk ingest {task.file_name} --datasource "
-                       f"{task.datasource} --mode {task.mode}` on this desk to run it.")
+            click.echo(f"  Run `ingest-desk ingest {printable(task.file_name)} --datasource "
+                       f"{printable(task.datasource)} --mode {task.mode}` on this desk to run it.")
             return
         if file_sha256(path) != task.sha256:
             raise click.ClickException(f"{path} is not the file this task was made from.")

@@ -7,6 +7,46 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 
+class SegmentGranularity(enum.StrEnum):
+    """Druid's time chunk of a datasource's segments."""
+
+    HOUR = "HOUR"
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+    YEAR = "YEAR"
+
+
+GRANULARITY_UNITS: dict[SegmentGranularity, str] = {
+    SegmentGranularity.HOUR: "hour", SegmentGranularity.DAY: "day",
+    SegmentGranularity.WEEK: "week", SegmentGranularity.MONTH: "month",
+    SegmentGranularity.QUARTER: "quarter", SegmentGranularity.YEAR: "year",
+}
+
+
+class GranularitySource(enum.StrEnum):
+    """Where a granularity came from, for the sentence that explains it."""
+
+    FITTED = "fitted"  # to this file's span
+    DATASOURCE = "datasource"  # what the datasource already has
+    CHOSEN = "chosen"  # by the user (dialog, template, --segment-granularity)
+
+
+@dataclass(frozen=True, slots=True)
+class GranularityChoice:
+    granularity: SegmentGranularity
+    source: GranularitySource
+    reason: str  # "MONTH: 9,994 rows over 48 months"
+    chunks: int = 1  # time chunks the file's span covers
+
+    @property
+    def unit(self) -> str:
+        """The chunk in words, plural when there are several: "day", "months"."""
+        unit = GRANULARITY_UNITS[self.granularity]
+        return unit if self.chunks == 1 else f"{unit}s"
+
+
 class DruidTaskState(enum.StrEnum):
     """A Druid task's state; WAITING and PENDING are runner states of a task not yet running."""
 

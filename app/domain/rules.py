@@ -37,6 +37,8 @@ class Template:
     encoding: str | None = None
     delimiter: str | None = None
     header_row: int | None = None  # 1-based
+    # Druid's time chunk for the datasource (HOUR ... YEAR); None: fitted to each file's span.
+    segment_granularity: str | None = None
     version: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from app.domain.druid import SegmentGranularity
 from app.domain.rules import ColumnRule, Template
 from app.domain.tasks import IngestMode, Task
 from app.domain.validation import ColumnType, DateOrder
@@ -39,6 +40,8 @@ class IngestChoices:
     # Per-column corrections by source column name: Druid name, type, skip. They win over the
     # template's rule for the same column (see effective_template).
     columns: tuple[ColumnRule, ...] = ()
+    # Druid's time chunk; None: the datasource's own, else fitted to the file's span.
+    segment_granularity: SegmentGranularity | None = None
 
     def column(self, name: str) -> ColumnRule | None:
         for rule in self.columns:
@@ -77,6 +80,8 @@ class IngestOptions:
     # desk, and a later `ingest --wait` of the same file picks them up.
     wait: bool = True
     spec: SpecOptions = field(default_factory=SpecOptions)
+    # The user's granularity; None lets the upload step choose (see druid.granularity).
+    segment_granularity: SegmentGranularity | None = None
     poll_interval_s: float = 1.0
     ingest_timeout_s: float = 3600.0
     verify_timeout_s: float = 300.0
@@ -92,6 +97,10 @@ def choices_from_template(template: Template, datasource: str) -> IngestChoices:
         template=template,
         timestamp_column=template.timestamp_column,
         date_order=template.date_order,
+        segment_granularity=(
+            SegmentGranularity(template.segment_granularity)
+            if template.segment_granularity else None
+        ),
         encoding=template.encoding,
         delimiter=template.delimiter,
         header_row=template.header_row,
@@ -132,7 +141,8 @@ def validate_options(choices: IngestChoices, settings: Settings) -> ValidateOpti
 def ingest_options(choices: IngestChoices, settings: Settings) -> IngestOptions:
     """The run options that follow from the user's choices (the window and the CLI alike)."""
     return IngestOptions(
-        read=read_options(choices, settings), validate=validate_options(choices, settings)
+        read=read_options(choices, settings), validate=validate_options(choices, settings),
+        segment_granularity=choices.segment_granularity,
     )
 
 
@@ -165,6 +175,9 @@ def choices_to_dict(choices: IngestChoices) -> dict[str, Any]:
             choices.constant_timestamp.isoformat() if choices.constant_timestamp else None
         ),
         "columns": [_rule_to_dict(rule) for rule in choices.columns],
+        "segment_granularity": (
+            choices.segment_granularity.value if choices.segment_granularity else None
+        ),
     }
 
 
@@ -192,5 +205,9 @@ def choices_from_dict(data: dict[str, Any], template: Template | None = None) ->
                 skip=bool(item.get("skip")),
             )
             for item in data.get("columns", [])
+        ),
+        segment_granularity=(
+            SegmentGranularity(data["segment_granularity"])
+            if data.get("segment_granularity") else None
         ),
     )

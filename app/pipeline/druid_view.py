@@ -56,6 +56,9 @@ class DruidTaskView:
     spec_source: SpecSource | None = None
     fetched_at: datetime | None = None
     problem: str | None = None
+    # Many small segments in the task's interval: what a compaction would do, and its task.
+    compaction_advice: str | None = None
+    compaction_task: str | None = None
 
 
 def console_url(druid_url: str, druid_task_id: str) -> str:
@@ -115,13 +118,26 @@ def druid_task_view(
         fetched_at=datetime.now(UTC),
     )
     try:
-        return _ask(druid, druid_id, base, local, log_lines)
+        view = _ask(druid, druid_id, base, local, log_lines)
+        return _with_compaction_advice(druid, task, view)
     except DruidError as exc:
         log.info("Druid could not be asked about %s: %s", druid_id, exc)
         spec, source = _local_spec(local)
         return replace(
             base, spec_json=spec, spec_source=source, problem=problem_sentence(exc, druid.base_url)
         )
+
+
+def _with_compaction_advice(druid: DruidClient, task: Task, view: DruidTaskView) -> DruidTaskView:
+    from app.services.druid.compaction import compaction_advice  # noqa: PLC0415 - see top
+
+    plan = task.verify_plan
+    if plan is None:
+        return view
+    advice = compaction_advice(druid, task.datasource, plan.interval)
+    if advice is None:
+        return view
+    return replace(view, compaction_advice=advice.sentence, compaction_task=advice.task_json)
 
 
 def _ask(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.domain.druid import ReplacePreview, SchemaDrift
+from app.domain.druid import GranularityChoice, ReplacePreview, SchemaDrift
 from app.domain.rules import ColumnRule, Template
 from app.domain.store import StoredTemplate
 from app.domain.validation import ColumnType, DateOrder, SheetInfo, SourceKind
@@ -123,6 +123,7 @@ class ReplaceFigures:
 
     time_range: FileTimeRange
     preview: ReplacePreview
+    segments: GranularityChoice  # the time chunks the replace works in
 
 
 def datasource_problem(name: str) -> str | None:
@@ -341,6 +342,7 @@ def replace_figures(look: FileLook, choices: IngestChoices, settings: Settings) 
     CheckFailed says why not (the file unreadable, no dates, Druid unreachable)."""
     from app.services.druid import DruidClient, DruidError  # noqa: PLC0415
     from app.services.druid.drift import preview_range  # noqa: PLC0415
+    from app.services.druid.granularity import choose_granularity  # noqa: PLC0415
 
     try:
         figures = time_range_of(look, choices, settings)
@@ -349,12 +351,53 @@ def replace_figures(look: FileLook, choices: IngestChoices, settings: Settings) 
                 f"No row of {look.file_name} has a readable date, so nothing to replace."
             )
         with DruidClient.from_settings(settings) as client:
+            segments = choose_granularity(
+                client, choices.datasource, figures.min_ms, figures.max_ms, figures.dated,
+                choices.segment_granularity,
+            )
             preview = preview_range(
-                client, choices.datasource, figures.min_ms, figures.max_ms, figures.rows
+                client, choices.datasource, figures.min_ms, figures.max_ms, figures.rows,
+                segments.granularity,
             )
     except (DruidError, UnreadableFileError, ValueError, OSError) as exc:
         raise CheckFailed(str(exc)) from exc
-    return ReplaceFigures(figures, preview)
+    return ReplaceFigures(figures, preview, segments)
+
+
+def segment_plan(look: FileLook, choices: IngestChoices, settings: Settings) -> GranularityChoice:
+    """How the file's rows will be cut into Druid time chunks: the user's choice, the
+    datasource's own, or fitted to the file's span (a timestamp-only pass over the file)."""
+    from app.services.druid import DruidClient, DruidError  # noqa: PLC0415
+    from app.services.druid.granularity import choose_granularity  # noqa: PLC0415
+
+    try:
+        figures = time_range_of(look, choices, settings)
+        if figures.min_ms is None or figures.max_ms is None:
+            raise CheckFailed(f"No row of {look.file_name} has a readable date.")
+        with DruidClient.from_settings(settings) as client:
+            return choose_granularity(
+                client, choices.datasource, figures.min_ms, figures.max_ms, figures.dated,
+                choices.segment_granularity,
+            )
+    except (DruidError, UnreadableFileError, ValueError, OSError) as exc:
+        raise CheckFailed(str(exc)) from exc
+
+
+def null_handling_note(settings: Settings) -> str | None:
+    """A sentence when the cluster stores blanks as 0 and '' (legacy null handling)."""
+    from app.services.druid import DruidClient, DruidError  # noqa: PLC0415
+    from app.services.druid.nulls import PROPERTY, sql_compatible_nulls  # noqa: PLC0415
+
+    try:
+        with DruidClient.from_settings(settings) as client:
+            if sql_compatible_nulls(client):
+                return None
+    except (DruidError, ValueError, OSError):
+        return None  # the check's own Druid call says what is wrong
+    return (
+        "This Druid stores blank values as 0 and empty strings (legacy null handling), not "
+        f"NULL: blank numbers will count in AVG and MIN. {PROPERTY}=false fixes it."
+    )
 
 
 def staged_columns(look: FileLook, choices: IngestChoices) -> tuple[tuple[str, ColumnType], ...]:
@@ -418,6 +461,9 @@ def save_template(
         encoding=choices.encoding,
         delimiter=choices.delimiter,
         header_row=choices.header_row,
+        segment_granularity=(
+            choices.segment_granularity.value if choices.segment_granularity else None
+        ),
         extra=dict(base.extra),
     )
     latest = store.templates.latest(name)

@@ -45,6 +45,7 @@ def template_from_dict(raw: dict[str, Any]) -> Template:
         encoding=raw.get("encoding"),
         delimiter=raw.get("delimiter"),
         header_row=int(raw["header_row"]) if raw.get("header_row") is not None else None,
+        segment_granularity=_granularity(raw.get("segment_granularity")),
     )
 
 
@@ -77,10 +78,25 @@ def template_to_dict(template: Template) -> dict[str, Any]:
         "encoding": template.encoding,
         "delimiter": template.delimiter,
         "header_row": template.header_row,
+        "segment_granularity": template.segment_granularity,
         "unique": [list(key) for key in template.unique] or None,
         "columns": [_rule_dict(rule) for rule in template.columns],
     }
     return {key: value for key, value in raw.items() if value is not None}
+
+
+_GRANULARITIES = ("HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
+
+
+def _granularity(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).upper()
+    if text not in _GRANULARITIES:
+        raise TemplateError(
+            f"segment_granularity {value!r} is not one of {', '.join(_GRANULARITIES)}"
+        )
+    return text
 
 
 def write_template(template: Template, path: Path) -> None:

@@ -110,7 +110,9 @@ class DruidSection(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Druid task")
+        # Druid's words, datasource and column names come from elsewhere: plain text, not markup.
         self.message = QLabel(NO_SELECTION)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
@@ -135,8 +137,10 @@ class DruidSection(QWidget):
         ids.addWidget(self.refresh_button)
 
         self.state_label = QLabel()
+        self.state_label.setTextFormat(Qt.TextFormat.PlainText)
         self.state_label.setAccessibleName("Druid state")
         self.facts_label = QLabel()
+        self.facts_label.setTextFormat(Qt.TextFormat.PlainText)
         self.facts_label.setAccessibleName("Duration and location")
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.facts_label.setStyleSheet("color: palette(placeholder-text);")
@@ -147,6 +151,10 @@ class DruidSection(QWidget):
         status.addWidget(self.facts_label, 1)
         self.problem_label = self._sentence("Why Druid could not be asked", Tone.ATTENTION)
         self.error_label = self._sentence("Druid's error", Tone.ERROR)
+        self.compaction_label = self._sentence("Compaction advice", Tone.ATTENTION)
+        self.compaction_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
 
         self.stat_values: dict[str, QLabel] = {}
         stats = QHBoxLayout()
@@ -165,6 +173,7 @@ class DruidSection(QWidget):
         self.stats_box.setLayout(stats)
         self.stats_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.stats_note = QLabel()
+        self.stats_note.setTextFormat(Qt.TextFormat.PlainText)
         self.stats_note.setStyleSheet("color: palette(placeholder-text);")
         status.addWidget(self.stats_box)
         status.addWidget(self.stats_note)
@@ -194,6 +203,7 @@ class DruidSection(QWidget):
         layout.addLayout(status)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.compaction_label)
         layout.addWidget(self.panes, 1)
         # Scrolled rather than squeezed: the details panel shares a splitter with the task table,
         # and a tab with a tall minimum would push the whole panel out of it.
@@ -211,6 +221,7 @@ class DruidSection(QWidget):
     @staticmethod
     def _sentence(name: str, tone: Tone) -> QLabel:
         label = QLabel()
+        label.setTextFormat(Qt.TextFormat.PlainText)
         label.setAccessibleName(name)
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -266,6 +277,11 @@ class DruidSection(QWidget):
         self.facts_label.setToolTip(self.facts_label.text())
         self._set_sentence(self.problem_label, view.problem)
         self._set_sentence(self.error_label, view.error_message)
+        advice = view.compaction_advice
+        self._set_sentence(
+            self.compaction_label,
+            f"{advice}\n{view.compaction_task}" if advice and view.compaction_task else advice,
+        )
         self._show_stats(view.row_stats, state)
         failed = state is DruidTaskState.FAILED
         self.log_box.setVisible(failed)

@@ -6,10 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.domain.druid import SchemaDrift
+from app.domain.druid import GranularityChoice, SchemaDrift, SegmentGranularity
 from app.domain.tasks import IngestMode
 from app.pipeline.look import (
     UPLOADS_NEED_REMOTE,
@@ -17,7 +25,9 @@ from app.pipeline.look import (
     DropLook,
     ReplaceFigures,
     drift_report,
+    null_handling_note,
     replace_figures,
+    segment_plan,
     staged_columns,
 )
 from app.services.settings import Settings
@@ -25,7 +35,6 @@ from app.ui.ingest_drafts import FileDraft
 from app.ui.task_format import TONE_COLORS, Tone
 from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
 
-_DAY_MS = 86_400_000
 # A check starts once the choices stop changing for this long (typing a datasource name).
 SETTLE_MS = 400
 
@@ -43,16 +52,17 @@ def _rows(count: int) -> str:
 
 
 def describe_replace(figures: ReplaceFigures) -> str:
-    """Exact figures: the whole days a replace overwrites, Druid's rows there, the file's rows."""
-    preview, span = figures.preview, figures.time_range
+    """Exact figures: the whole time chunks (days, months, ...) a replace overwrites, Druid's
+    rows there, the file's rows."""
+    preview, span, segments = figures.preview, figures.time_range, figures.segments
     interval = preview.interval
-    days = max(1, (interval.end_ms - interval.start_ms) // _DAY_MS)
     last_day = _day(interval.end_ms - 1)
-    when = _day(interval.start_ms) if days == 1 else f"{_day(interval.start_ms)} to {last_day}"
+    first_day = _day(interval.start_ms)
+    when = first_day if first_day == last_day else f"{first_day} to {last_day}"
     lines = [
-        f"Replace overwrites {days} whole day{'s' if days != 1 else ''} of "
+        f"Replace overwrites {segments.chunks:,} whole {segments.unit} of "
         f"'{preview.datasource}' (UTC): {when}.",
-        f"Druid holds {_rows(preview.rows_now)} in those days now; they are dropped.",
+        f"Druid holds {_rows(preview.rows_now)} in that time now; they are dropped.",
         f"This file brings {_rows(preview.rows_incoming)}",
     ]
     if span.min_ms is not None and span.max_ms is not None:
@@ -83,6 +93,10 @@ def describe_drift(drift: SchemaDrift, datasource: str, columns: int) -> str:
             f"{change.incoming} here."
         )
     return "\n".join(lines)
+
+
+def _segments_line(segments: GranularityChoice) -> str:
+    return f"\nSegments: {segments.reason}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +138,53 @@ class ChecksPanel(QGroupBox):
         self.busy.setAccessibleName("Checking with Druid")
         self.busy.hide()
         self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # Druid's and the file's names
         self.text.setObjectName("checkText")
         self.text.setWordWrap(True)
         self.text.setAccessibleName("Druid check result")
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Room for a replace preview, the segments line and a null-handling note, unclipped.
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 7)
+        # Druid's time chunk: automatic (the datasource's own, or fitted to the file) unless set.
+        self.granularity = QComboBox()
+        self.granularity.setAccessibleName("Segment granularity")
+        self.granularity.setToolTip(
+            "Druid's time chunk for this datasource: Automatic keeps the datasource's own, or "
+            "fits a new one to the file's span"
+        )
+        self.granularity.addItem("Automatic", None)
+        for choice in SegmentGranularity:
+            self.granularity.addItem(choice.value.title(), choice)
+        self.granularity.activated.connect(self._granularity_chosen)
+        label = QLabel("Se&gments:")
+        label.setBuddy(self.granularity)
+        row = QHBoxLayout()
+        row.addWidget(label)
+        row.addWidget(self.granularity)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addLayout(row)
         layout.addWidget(self.busy)
         layout.addWidget(self.text, 1)
+
+    def show_granularity(self, draft: FileDraft) -> None:
+        """The selected file's choice (Automatic unless the user or a template set one)."""
+        blocker = QSignalBlocker(self.granularity)
+        self.granularity.setCurrentIndex(
+            max(0, self.granularity.findData(draft.segment_granularity))
+        )
+        del blocker
+
+    @Slot(int)
+    def _granularity_chosen(self, index: int) -> None:
+        draft = self._current()
+        if draft is None:
+            return
+        chosen = self.granularity.itemData(index)
+        # The combo hands its item data back as a plain string (Qt keeps no Python enum).
+        draft.segment_granularity = SegmentGranularity(chosen) if chosen else None
+        self.schedule()
 
     # -- scheduling ----------------------------------------------------------------------------
 
@@ -174,10 +227,14 @@ class ChecksPanel(QGroupBox):
             try:
                 if replace_mode:
                     figures = replace_figures(look, choices, settings)
-                    return _CheckOutcome(serial, describe_replace(figures))
-                drift = drift_report(look, choices, settings)
-                count = len(staged_columns(look, choices))
-                return _CheckOutcome(serial, describe_drift(drift, choices.datasource, count))
+                    text = describe_replace(figures) + _segments_line(figures.segments)
+                else:
+                    drift = drift_report(look, choices, settings)
+                    count = len(staged_columns(look, choices))
+                    text = describe_drift(drift, choices.datasource, count)
+                    text += _segments_line(segment_plan(look, choices, settings))
+                note = null_handling_note(settings)
+                return _CheckOutcome(serial, text + (f"\n{note}" if note else ""))
             except CheckFailed as exc:
                 # Shown inline: the user sees the reason and can change the choice.
                 return _CheckOutcome(serial, f"Could not check with Druid: {exc}", error=True)

@@ -142,6 +142,9 @@ class IngestDialog(QDialog):
         self.order_evidence = QLabel()
         self.order_evidence.setWordWrap(True)
         self.order_evidence.setAccessibleName("Date order evidence")
+        # File names, values and reasons come from the file: shown as text, never as markup.
+        for text in (self.title, self.summary, self.datasource_reason, self.order_evidence):
+            text.setTextFormat(Qt.TextFormat.PlainText)
         self.sheet = QComboBox()
         self.sheet.setAccessibleName("Sheet")
         self.sheet.setToolTip("The workbook sheet to load; changing it looks at that sheet")
@@ -315,6 +318,7 @@ class IngestDialog(QDialog):
             widget.setEnabled(look.problem is None)
         del blockers
         self.corrections.show_draft(draft)
+        self.checks.show_granularity(draft)
         self._show_order(draft)
         self._show_datasource_problem(draft)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.domain.druid import SegmentGranularity
 from app.domain.rules import ColumnRule, Template
 from app.domain.tasks import IngestMode
 from app.domain.validation import DateOrder
@@ -59,6 +60,7 @@ class FileDraft:
     constant_timestamp: datetime | None = None
     columns: tuple[ColumnRule, ...] = ()
     columns_problem: str | None = None  # a Druid name the grid refuses, with the reason
+    segment_granularity: SegmentGranularity | None = None  # None: Druid's own or fitted
 
     @classmethod
     def for_look(cls, look: FileLook) -> FileDraft:
@@ -77,6 +79,7 @@ class FileDraft:
         self.date_order = chosen.date_order
         self.encoding, self.delimiter = chosen.encoding, chosen.delimiter
         self.header_row = chosen.header_row
+        self.segment_granularity = chosen.segment_granularity
         self.timezone = template.timezone
         self.columns = ()  # the template's own rules now show in the grid
         if chosen.sheet and any(s.name == chosen.sheet for s in self.look.sheets):
@@ -109,6 +112,7 @@ class FileDraft:
             timezone=self.timezone,
             constant_timestamp=self.constant_timestamp,
             columns=self.columns,
+            segment_granularity=self.segment_granularity,
         )
 
     def looked_again(self, look: FileLook) -> None:

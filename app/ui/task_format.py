@@ -109,8 +109,14 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
         return StageView(label, f"{ingested:,} rows in Druid" if ingested else "", 1.0, tone)
     if state in (TaskState.FAILED, TaskState.CANCELLED):
         return StageView(label, "", 1.0, tone)
+    if state is TaskState.INGESTING and task.progress > 0 and rows:
+        # Druid's live report: rows processed so far, against the rows validated.
+        done = round(task.progress * rows)
+        return StageView(
+            label, f"{task.progress:.0%} · {done:,} of {rows:,} rows in Druid", task.progress, tone
+        )
     if state in _DRUID_STAGES:
-        # Druid reports no fraction for a native batch task: a busy bar and what it is doing.
+        # Before Druid's first live report: a busy bar and what it is doing.
         return StageView(label, _DRUID_STAGES[state], None, tone)
     fraction = max(0.0, min(1.0, task.progress))
     detail = f"{fraction:.0%}"

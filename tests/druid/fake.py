@@ -62,6 +62,8 @@ class FakeDruid:
     payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
     sql_answers: deque[Reply] = field(default_factory=deque)
+    # sys.segments rows ("start", "end" ISO strings) every datasource answers with.
+    segments: list[list[str]] = field(default_factory=list)
     faults: list[tuple[str, deque[Reply]]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     require_auth: tuple[str, str] | None = None
@@ -182,6 +184,8 @@ class FakeDruid:
 
     def _sql(self, request: httpx.Request) -> httpx.Response:
         query = json.loads(request.content)["query"]
+        if "FROM sys.segments" in query:
+            return sql_rows(["start", "end"], *self.segments)
         table = re.search(r"\bFROM\s+\"?(\w+)", query)
         if table and table.group(1) != "INFORMATION_SCHEMA":
             # Druid 25's answer for an unknown table, as recorded from the dev stack.

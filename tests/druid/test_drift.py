@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.druid import DruidColumn, TypeChange
+from app.domain.druid import DruidColumn, SegmentGranularity, TypeChange
 from app.domain.validation import ColumnType, StagingResult
-from app.services.druid import SegmentGranularity, compare_columns, replace_preview
+from app.services.druid import compare_columns, replace_preview
 
 from .fake import FakeDruid, sql_rows
 

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.druid import Interval
+from app.domain.druid import Interval, SegmentGranularity
 from app.domain.tasks import IngestMode
 from app.domain.validation import ColumnType, StagingResult
 from app.services.druid import (
     EnvironmentPassword,
     PlainPassword,
     S3InputProperties,
-    SegmentGranularity,
     SpecOptions,
     aligned_interval,
     build_spec,
@@ -213,7 +212,8 @@ def test_intervals_before_1970_are_exact() -> None:
     """Negative epochs (any time before 1970) floor to whole days and months like any other."""
     from datetime import UTC, datetime
 
-    from app.services.druid import SegmentGranularity, aligned_interval
+    from app.domain.druid import SegmentGranularity
+    from app.services.druid import aligned_interval
 
     def ms(*parts: int) -> int:
         return int(datetime(*parts, tzinfo=UTC).timestamp() * 1000)

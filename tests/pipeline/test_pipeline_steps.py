@@ -290,8 +290,8 @@ def test_the_verify_plan_is_typed_data_on_the_task(desk: Desk) -> None:
     ended = desk.run(desk.task())
     plan = ended.verify_plan
     assert plan is not None and plan.rows == 120 and plan.baseline == 0
-    # The staged rows span 2024-02-01 .. 2024-02-03: three whole days.
-    assert plan.interval.iso == "2024-02-01T00:00:00.000Z/2024-02-04T00:00:00.000Z"
+    # 120 rows over 2024-02-01 .. 2024-02-03 make one MONTH chunk (see druid.granularity).
+    assert plan.interval.iso == "2024-02-01T00:00:00.000Z/2024-03-01T00:00:00.000Z"
     assert json.loads(desk.store.tasks.druid_spec(ended.id) or "{}")["id"] == ended.druid_task_id
 
 

@@ -12,13 +12,13 @@ from pytestqt.qtbot import QtBot
 from app.domain.tasks import TaskState
 from app.pipeline.follower import FollowTick
 from app.pipeline.remote_connections import Connections
-from app.pipeline.session import DeskSession
+from app.pipeline.session import DeskSession, TaskUpdate
 from app.services.settings import Settings
 from app.services.storage import S3Uploader, make_client
 from app.ui.follow_loop import FollowLoop, FollowResult
 from app.ui.main_window import MainWindow
 from app.ui.running_work import RunningWork, WorkKind
-from app.ui.task_model import TaskTableModel
+from app.ui.task_model import Column, TaskTableModel
 from app.ui.workers import Worker, WorkerPool
 from tests.druid.fake import druid_report
 from tests.pipeline.follow_helpers import left_in
@@ -153,5 +153,32 @@ def test_the_users_cancel_of_a_followed_task_shuts_its_druid_task_down(
         assert running.cancel_by_user(task_id)
     assert finished.args[0].update.task.state is TaskState.CANCELLED
     assert druid.tasks[druid_task_id]["statusCode"] == "FAILED"  # shut down
+    loop.stop()
+    assert workers.wait(10_000)
+
+
+def test_the_table_shows_druids_rows_processed_while_a_task_ingests(
+    qtbot: QtBot, session: DeskSession, druid: ServingDruid, model: TaskTableModel
+) -> None:
+    task_id = _abandoned(session, druid, done=False)
+    druid_task_id = session.store.tasks.get(task_id).druid_task_id or ""
+    # Druid's live report while the task runs: half of the 120 validated rows so far.
+    druid.reports[druid_task_id] = druid_report(druid_task_id, 60, parallel=False)
+    workers = WorkerPool()
+    loop = FollowLoop(workers, model, RunningWork(), interval_ms=60_000)
+    loop.start(session)
+
+    def shown() -> str:
+        # What the live feed would bring: the row as the store has it now.
+        model.queue_update(TaskUpdate(session.store.tasks.get(task_id), "ann"))
+        model.flush()
+        row = model.row_of(task_id)
+        return "" if row is None else str(model.index(row, Column.PROGRESS).data())
+
+    qtbot.waitUntil(lambda: shown() == "Ingesting · 50% · 60 of 120 rows in Druid", timeout=20_000)
+    druid.reports[druid_task_id] = druid_report(druid_task_id, 120, parallel=False)
+    druid.rows[session.store.tasks.get(task_id).datasource] = 120
+    druid.tasks[druid_task_id]["statusCode"] = "SUCCESS"
+    qtbot.waitUntil(lambda: shown().startswith("Succeeded"), timeout=20_000)
     loop.stop()
     assert workers.wait(10_000)

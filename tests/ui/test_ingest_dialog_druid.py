@@ -73,8 +73,11 @@ def test_suggestions_replace_preview_and_drift_with_real_druid(
 ) -> None:
     first = write_csv(tmp_path / "june.csv", 60, day0=0)
     # Generous: a dev stack shared with other suites can queue the Druid task for a while.
+    # DAY chunks by choice (60 rows alone would fit one YEAR chunk): the replace below then
+    # works in whole days, as the datasource already has.
     done = Cli(devstack, tmp_path / "data").run(
-        "ingest", str(first), "--datasource", datasource, "--wait", timeout=480
+        "ingest", str(first), "--datasource", datasource, "--wait",
+        "--segment-granularity", "day", timeout=480,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -119,7 +122,8 @@ def test_suggestions_replace_preview_and_drift_with_real_druid(
     days = (day_end - day_start).days
     assert f"Replace overwrites {days} whole days of '{datasource}' (UTC)" in text
     assert f"{day_start:%Y-%m-%d} to {day_end - timedelta(days=1):%Y-%m-%d}" in text
-    assert f"Druid holds {overlap:,} rows in those days now" in text
+    assert f"Druid holds {overlap:,} rows in that time now" in text
+    assert f"Segments: DAY: 45 rows over {days} days (as {datasource} already has)." in text
     assert f"This file brings {mine.len():,} rows, dated {low:%Y-%m-%d %H:%M} to " in text
     assert f"to {high:%Y-%m-%d %H:%M}." in text
     screenshot(dialog, "ingest-dialog-replace-preview")

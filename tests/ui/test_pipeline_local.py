@@ -182,3 +182,16 @@ def test_supported_names() -> None:
     assert is_supported_name(Path("a.csv.gz"))
     assert not is_supported_name(Path("a.tar.gz"))
     assert not is_supported_name(Path("README"))
+
+
+def test_a_file_changed_after_it_was_added_is_not_validated_under_the_old_hash(
+    session: DeskSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "sales.csv"
+    shutil.copy(SAMPLES / "sales_clean.csv", path)
+    task = session.pipeline.enqueue(path).task
+    with path.open("a", encoding="utf-8") as more:
+        more.write(path.read_text(encoding="utf-8").splitlines()[1] + "\n")
+    result = session.pipeline.run(task.id)
+    assert result.task.state is TaskState.INVALID
+    assert "sales.csv changed since it was added" in result.message

@@ -95,6 +95,9 @@ def test_a_dropped_sample_reaches_druid_and_a_repeat_is_held_until_confirmed(
     assert counted == 200
     assert [n.title for n in notices] == [f"Ingested: sales_clean.csv into {datasource}"]
     assert window.select_task(task.id)  # type: ignore[attr-defined]
+    # The Druid side shows Druid's own count of the rows it processed.
+    section = window.details.druid
+    qtbot.waitUntil(lambda: section.stat_values["processed"].text() == "200", timeout=60_000)
     screenshot(window, "05-task-ingested-into-druid")
 
     # The same file again: held before anything leaves the desk, until the user confirms.

@@ -12,6 +12,7 @@ from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import pause_at
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.pipeline.steps.remote_errors import translated
+from app.services.druid import DruidError
 from app.services.store import TaskStore
 
 # The Overlord may not list a just-submitted task for a moment; this many answers in a row
@@ -64,6 +65,8 @@ class FollowStep:
                     ended = self._ended(task, status, job)
                     if ended is not None:
                         return ended
+                    if status.state is DruidTaskState.RUNNING:
+                        self._show_progress(task, druid_task_id)
                     unknown = unknown + 1 if status.state is DruidTaskState.UNKNOWN else 0
                 if unknown >= _UNKNOWN_ANSWERS or time.monotonic() > deadline:
                     why = "does not know" if unknown else "has not finished"
@@ -75,8 +78,22 @@ class FollowStep:
                 current = self._store.tasks.get(task.id)
                 if current.state is not TaskState.INGESTING:
                     raise StepStopped(f"task is now {current.state}")
+                task = current  # progress writes moved its version on
         finally:
             poller.forget(druid_task_id)
+
+    def _show_progress(self, task: Task, druid_task_id: str) -> None:
+        """Druid's rows processed so far (its live task report), as the task's progress."""
+        rows = task.rows_validated
+        if not rows:
+            return
+        try:
+            processed = self._conn.druid.reports(druid_task_id).processed
+        except DruidError:
+            return  # no live report yet (the task is starting, or a parallel supervisor)
+        if processed > 0:
+            fraction = min(1.0, processed / rows)
+            self._moves.record(task.id, TaskPatch(progress=fraction), TaskState.INGESTING)
 
     def _ended(self, task: Task, status: DruidTaskStatus, job: Job) -> StepOutcome | None:
         druid_task_id = status.id

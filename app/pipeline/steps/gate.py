@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from app.domain.tasks import IngestMode, Task, TaskState
-from app.domain.validation import StagingResult
+from app.domain.validation import StagingResult, ValidationIssue, ValidationReport
 from app.pipeline.choices import IngestOptions
 from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import pause_at
 from app.pipeline.steps.remote_errors import translated
 from app.services.druid import detect_drift
+from app.services.druid.nulls import legacy_null_warnings, sql_compatible_nulls
 from app.services.store import TaskStore
 
 # Past the upload: the content is on its way into Druid (a second task would add it twice).
@@ -66,11 +67,16 @@ class UploadGate:
         self._task = task
         self._options = options
         self._duplicate = None
-        if not options.allow_duplicate:
-            with translated():
+        with translated():
+            if not options.allow_duplicate:
                 self._duplicate = find_duplicate(
                     store, connections, task.datasource, task.sha256, task.id
                 )
+            self._legacy_nulls = not sql_compatible_nulls(self._druid)
+
+    def warnings(self, report: ValidationReport) -> list[ValidationIssue]:
+        """What Druid will do to this file that the user should know before it is submitted."""
+        return legacy_null_warnings(report.columns) if self._legacy_nulls else []
 
     def __call__(self, staging: StagingResult) -> str | None:
         """Druid unreachable while comparing columns fails the task with Druid's words."""

@@ -18,6 +18,7 @@ from app.pipeline.steps.base import Job, Pool, StepOutcome, TransferProgress
 from app.pipeline.steps.remote_errors import translated
 from app.pipeline.steps.verify import count_rows
 from app.services.druid import aligned_interval, build_spec
+from app.services.druid.granularity import choose_granularity
 from app.services.storage import object_key, part_size_for
 from app.services.store import TaskStore
 
@@ -74,7 +75,11 @@ class UploadStep:
             for t in self._store.tasks.list_tasks(datasource=task.datasource)
             if t.id != task.id
         )
-        options = job.options.spec
+        segments = choose_granularity(
+            self._conn.druid, task.datasource, staging.min_time_ms or 0,
+            staging.max_time_ms or 0, staging.rows, job.options.segment_granularity,
+        )
+        options = replace(job.options.spec, segment_granularity=segments.granularity)
         # One staging object gives Druid one split: a parallel supervisor would only hold a
         # worker slot while waiting for a subtask slot, and two such supervisors on a small
         # cluster (two slots) wait for each other forever. Sequential mode does the work itself.
@@ -99,7 +104,8 @@ class UploadStep:
         return self._moves.move(
             current,
             TaskState.SUBMITTING,
-            f"uploaded {', '.join(sent.uris)} ({sent.bytes:,} bytes); Druid task {spec.task_id}",
+            f"uploaded {', '.join(sent.uris)} ({sent.bytes:,} bytes); Druid task {spec.task_id}; "
+            f"segments {segments.reason}",
             # The task row names the first part; the spec (and the history) name them all.
             TaskPatch(
                 s3_uri=sent.uris[0], druid_task_id=spec.task_id, progress=1.0,

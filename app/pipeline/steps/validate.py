@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from app.domain.store import TaskPatch
 from app.domain.tasks import Task, TaskState
-from app.domain.validation import StagingResult, ValidationReport, Verdict
+from app.domain.validation import StagingResult, ValidationIssue, ValidationReport, Verdict
 from app.pipeline import choices as chosen
 from app.pipeline.choices import IngestOptions
 from app.pipeline.moves import TaskMoves
@@ -35,6 +35,8 @@ class Gate(Protocol):
     """Asked once a valid file is staged: None lets it go on, a sentence holds it for review."""
 
     def __call__(self, staging: StagingResult) -> str | None: ...
+
+    def warnings(self, report: ValidationReport) -> list[ValidationIssue]: ...
 
 
 # Made per task before the file is read (the duplicate question needs no file).
@@ -115,6 +117,7 @@ class ValidateStep:
         options = job.options.validate or chosen.validate_options(own, self._settings)
         source = open_source(job.path, read)
         try:
+            _unchanged_since_added(task, source.opened_as.size if source.opened_as else None)
             if self._gate_factory is None:
                 outcome = validate_source(
                     source, options, progress=progress, cancelled=progress.should_stop
@@ -137,6 +140,9 @@ class ValidateStep:
         self, task: Task, checked: _Checked, gate: Gate | None, version: int
     ) -> StepOutcome:
         report, staging = checked.report, checked.staging
+        if gate is not None and report.verdict is Verdict.VALID:
+            # Said before the upload: what Druid will do to values the file leaves blank.
+            report = replace(report, issues=(*report.issues, *gate.warnings(report)))
         summary = summarise(report, can_upload=self._gate_factory is not None)
         target = _verdict_state(report.verdict, uploads=self._gate_factory is not None)
         if report.verdict is Verdict.VALID and staging is not None and gate is not None:
@@ -165,6 +171,16 @@ class ValidateStep:
         return self._moves.settle(
             task_id, target, expected=TaskState.VALIDATING, version=version, message=message,
             patch=patch,
+        )
+
+
+def _unchanged_since_added(task: Task, size_now: int | None) -> None:
+    """The content validated must be the content hashed when the file was added."""
+    if size_now is not None and size_now != task.file_size:
+        raise UnreadableFileError(
+            "changed_since_added",
+            f"{task.file_name} changed since it was added ({task.file_size:,} bytes then, "
+            f"{size_now:,} now); add it again.",
         )
 
 

@@ -286,6 +286,11 @@ class DruidClient:
             )
         raise DruidError(f"{self.base_url}/status did not answer with Druid's status document")
 
+    def properties(self) -> dict[str, str]:
+        """The node's runtime properties (GET /status/properties), e.g. its null handling."""
+        body = self._json("GET", "/status/properties")
+        return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+
     def require_extensions(self, staging_format: str = "ndjson.gz") -> DruidStatus:
         status = self.status()
         problem = extension_problem(status, staging_format)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.domain.druid import DruidColumn, ReplacePreview, SchemaDrift, TypeChange
+from app.domain.druid import (
+    DruidColumn,
+    ReplacePreview,
+    SchemaDrift,
+    SegmentGranularity,
+    TypeChange,
+)
 from app.domain.validation import ColumnType, StagingResult
 from app.services.druid.client import DruidClient
 from app.services.druid.spec import (
     SQL_TYPE,
     TIME_COLUMN,
-    SegmentGranularity,
     aligned_interval,
     druid_type,
 )

@@ -18,13 +18,18 @@ from app.services.store.models import DATASET_TEMPLATES
 T = DATASET_TEMPLATES.c
 _RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(ColumnRule))
 # The reader's corrections live in the `extra` JSON column (no migration), under these keys.
-_READER_KEYS = ("reader.encoding", "reader.delimiter", "reader.header_row")
+_READER_KEYS = (
+    "reader.encoding", "reader.delimiter", "reader.header_row", "druid.segment_granularity"
+)
 
 
 def _extra_json(template: Template) -> dict[str, str]:
     extra = {k: v for k, v in template.extra.items() if k not in _READER_KEYS}
     for key, value in zip(
-        _READER_KEYS, (template.encoding, template.delimiter, template.header_row), strict=True
+        _READER_KEYS,
+        (template.encoding, template.delimiter, template.header_row,
+         template.segment_granularity),
+        strict=True,
     ):
         if value is not None:
             extra[key] = str(value)
@@ -37,6 +42,7 @@ def _reader_fields(extra: dict[str, str]) -> dict[str, Any]:
         "encoding": extra.get("reader.encoding"),
         "delimiter": extra.get("reader.delimiter"),
         "header_row": int(header) if header and header.isdigit() else None,
+        "segment_granularity": extra.get("druid.segment_granularity"),
     }
 
 
