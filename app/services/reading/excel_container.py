@@ -13,6 +13,7 @@ from app.services.reading.detect import ContainerKind
 from app.services.reading.errors import UnreadableFileError
 from app.services.reading.inflate import inflated_size, read_head
 from app.services.reading.options import ReadOptions
+from app.services.reading.sheet_extent import MAX_SHEET_CELLS, SheetExtent
 
 # Deflate cannot beat roughly 1032:1, and real sheet XML rarely passes 200:1 because every cell
 # carries its own address; the ratio limit itself is a setting (ReadOptions.max_compression_ratio).
@@ -69,6 +70,7 @@ def guard_expansion(path: Path, kind: ContainerKind, options: ReadOptions) -> No
                 )
             used = 0
             for member in members:
+                extent = SheetExtent() if _WORKSHEET.match(member.filename) else None
                 part = inflated_size(
                     handle,
                     archive,
@@ -76,7 +78,17 @@ def guard_expansion(path: Path, kind: ContainerKind, options: ReadOptions) -> No
                     budget - used,
                     ratio=ratio,
                     ratio_floor=_RATIO_FLOOR_BYTES,
+                    sink=extent,
                 )
+                if extent is not None and extent.cells > MAX_SHEET_CELLS:
+                    raise _refusal(
+                        path,
+                        f"has a sheet whose cells reach {extent.far_corner()}: "
+                        f"{extent.rows:,} rows by {extent.columns:,} columns, more than a "
+                        f"reader can hold ({MAX_SHEET_CELLS:,} cells). A stray value far "
+                        "below or to the right of the data usually does this: delete the empty "
+                        "rows and columns past the data in Excel, or save the sheet as CSV.",
+                    )
                 if part.over_ratio:
                     raise _refusal(
                         path,
@@ -99,6 +111,9 @@ def guard_expansion(path: Path, kind: ContainerKind, options: ReadOptions) -> No
             "It may be truncated: copy it again or re-save it from Excel.",
         ) from exc
 
+
+# xlsx/xlsm worksheets, whose cell references say how far the sheet reaches.
+_WORKSHEET = re.compile(r"xl/worksheets/sheet[0-9]+\.xml$")
 
 _ADVICE = (
     "Save the sheet as CSV (read as a stream, without this limit), split the workbook, "

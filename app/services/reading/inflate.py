@@ -5,8 +5,12 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, BinaryIO
+
+# Handed each inflated chunk of a member, in order (a sheet's cell references are read there).
+ChunkSink = Callable[[bytes], None]
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... name length, extra length
 _LOCAL_MAGIC = b"PK\x03\x04"
@@ -43,6 +47,7 @@ def inflated_size(
     *,
     ratio: int | None = None,
     ratio_floor: int = 0,
+    sink: ChunkSink | None = None,
 ) -> Inflated:
     """Inflate one member, discarding the output, until it ends or passes `cap` (or the ratio).
 
@@ -50,12 +55,12 @@ def inflated_size(
     size cannot hide an expansion from this check (other readers inflate the stream, not the
     header's claim).
     """
-    if info.compress_type == zipfile.ZIP_STORED:
+    if info.compress_type == zipfile.ZIP_STORED and sink is None:
         return Inflated(info.compress_size, False)
     allowed = cap if ratio is None else min(cap, max(ratio_floor, ratio * info.compress_size))
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
         # Other methods (and encrypted members) go through zipfile, still chunk by chunk.
-        return _counted(archive.open(info), allowed, cap)
+        return _counted(archive.open(info), allowed, cap, sink)
     handle.seek(_data_offset(handle, info))
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     left, total = info.compress_size, 0
@@ -65,19 +70,29 @@ def inflated_size(
             break
         left -= len(pending)
         while pending:
-            total += len(inflater.decompress(pending, _OUT_CHUNK))
+            out = inflater.decompress(pending, _OUT_CHUNK)
+            total += len(out)
+            if sink is not None:
+                sink(out)
             pending = inflater.unconsumed_tail
             if total > allowed:
                 return Inflated(total, total <= cap)
-    total += len(inflater.flush(_OUT_CHUNK))
+    rest = inflater.flush(_OUT_CHUNK)
+    total += len(rest)
+    if sink is not None:
+        sink(rest)
     return Inflated(total, total > allowed and total <= cap)
 
 
-def _counted(stream: IO[bytes], allowed: int, cap: int) -> Inflated:
+def _counted(
+    stream: IO[bytes], allowed: int, cap: int, sink: ChunkSink | None = None
+) -> Inflated:
     total = 0
     with stream:
         while chunk := stream.read(_OUT_CHUNK):
             total += len(chunk)
+            if sink is not None:
+                sink(chunk)
             if total > allowed:
                 return Inflated(total, total <= cap)
     return Inflated(total, False)
