@@ -12,7 +12,7 @@ from app.ui.transfer_rate import TransferView
 STATE_LABELS: dict[TaskState, str] = {
     TaskState.QUEUED: "Queued",
     TaskState.VALIDATING: "Validating",
-    TaskState.READY: "Ready to upload",
+    TaskState.READY: "Ready",  # to upload, once S3 and Druid are set (see stage_view)
     TaskState.NEEDS_REVIEW: "Needs review",
     TaskState.INVALID: "Invalid",
     TaskState.UPLOADING: "Uploading",
@@ -98,7 +98,7 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
         detail = f"{rows:,} rows read" if rows else "reading"
         return StageView(label, detail, None, tone)
     if state is TaskState.READY:
-        detail = f"{rows:,} rows valid, " if rows is not None else ""
+        detail = f"{rows:,} rows · " if rows is not None else ""
         return StageView(label, detail + "waiting for S3 and Druid", 1.0, tone)
     if state is TaskState.NEEDS_REVIEW:
         return StageView(label, review_question(task), 1.0, tone)

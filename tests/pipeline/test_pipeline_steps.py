@@ -24,6 +24,7 @@ from app.pipeline.moves import TaskMoves
 from app.pipeline.remote_connections import Connections
 from app.pipeline.runner import Runner
 from app.pipeline.steps import follow, gate, submit, upload
+from app.pipeline.steps.base import Job, Pool
 from app.pipeline.steps.upload import druid_attempt
 from app.services.druid import DruidClient, RetryPolicy
 from app.services.settings import Settings
@@ -387,3 +388,20 @@ def test_the_same_file_while_its_first_task_is_in_druid_is_held(
     assert second.state is TaskState.NEEDS_REVIEW
     assert "being ingested into sales right now" in (second.validation_summary or "")
     assert desk.druid.submits() == 1
+
+
+def test_a_legacy_null_cluster_is_warned_about_before_the_upload(desk: Desk) -> None:
+    # The fake runs Druid 25 without the property: the legacy mode, where blanks become 0.
+    lines = ["when,city,qty"] + [
+        f"2024-02-0{1 + i % 3} 10:00:00,city{i % 4},{'' if i % 10 == 0 else i}"
+        for i in range(120)
+    ]
+    desk.source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    task = desk.task()
+    job = Job(desk.source, FAST, answered=True)
+    read = desk.pipeline.advance(task.id, job, pool=Pool.CPU)
+    assert read.task.state is TaskState.UPLOADING and read.next_pool is Pool.NETWORK
+    assert read.report is not None
+    warned = [i for i in read.report.warnings if i.code == "druid_legacy_nulls"]
+    assert [(i.column, "12 blank values in 'qty'" in i.message) for i in warned] == [("qty", True)]
+    assert desk.druid.submits() == 0  # said before anything was submitted

@@ -17,7 +17,7 @@ from .ui_helpers import T0, make_task, update
 
 def test_a_valid_file_waiting_for_s3_and_druid_reads_as_ready() -> None:
     task = make_task(1, state=TaskState.READY, rows_validated=200)
-    assert stage_view(task).text == "Ready to upload · 200 rows valid, waiting for S3 and Druid"
+    assert stage_view(task).text == "Ready · 200 rows · waiting for S3 and Druid"
 
 
 def test_needs_review_says_what_the_question_is() -> None:
