@@ -112,9 +112,12 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
     if state is TaskState.INGESTING and task.progress > 0 and rows:
         # Druid's live report: rows processed so far, against the rows validated.
         done = round(task.progress * rows)
-        return StageView(
-            label, f"{task.progress:.0%} · {done:,} of {rows:,} rows in Druid", task.progress, tone
-        )
+        detail = f"{task.progress:.0%} · {done:,} of {rows:,} rows in Druid"
+        if transfer is not None and transfer.rows_per_second:
+            detail += f" · {transfer.rows_per_second:,.0f} rows/s"
+        if transfer is not None and transfer.eta_seconds is not None:
+            detail += f" · {human_eta(transfer.eta_seconds)}"
+        return StageView(label, detail, task.progress, tone)
     if state in _DRUID_STAGES:
         # Before Druid's first live report: a busy bar and what it is doing.
         return StageView(label, _DRUID_STAGES[state], None, tone)

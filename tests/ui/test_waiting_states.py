@@ -3,6 +3,7 @@ asked, waiting time is not counted as work, and the filter finds each."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pytestqt.qtbot import QtBot
@@ -11,6 +12,7 @@ from app.domain.tasks import TaskState
 from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import duration_seconds, stage_view
 from app.ui.task_model import TaskRole, TaskTableModel
+from app.ui.transfer_rate import TransferTracker
 
 from .ui_helpers import T0, make_task, update
 
@@ -61,3 +63,16 @@ def test_the_state_filter_tells_ready_from_needs_review(qtbot: QtBot, qtmodeltes
     assert shown(StateFilter.READY) == {TaskState.READY}
     assert shown(StateFilter.NEEDS_REVIEW) == {TaskState.NEEDS_REVIEW}
     assert shown(StateFilter.ACTIVE) == {TaskState.VALIDATING}
+
+
+def test_ingesting_shows_druids_pace_from_its_live_progress() -> None:
+    tracker = TransferTracker()
+    task = make_task(4, state=TaskState.INGESTING, rows_validated=10_000)
+    for at, fraction in ((100.0, 0.1), (102.0, 0.3), (104.0, 0.5)):
+        tracker.observe(replace(task, progress=fraction), at)
+    moving = replace(task, progress=0.5)
+    assert stage_view(moving, tracker.view(moving)).text == (
+        "Ingesting · 50% · 5,000 of 10,000 rows in Druid · 1,000 rows/s · 5s left"
+    )
+    tracker.observe(replace(task, state=TaskState.VERIFYING), 105.0)
+    assert tracker.view(moving) is None  # forgotten once Druid is done
