@@ -198,7 +198,8 @@ def test_stage_writes_parquet(bundle: Path, clean_env: dict[str, str], tmp_path:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (out / "stores_workbook.parquet").stat().st_size > 0
+    # Named after the whole file name, so sales.2024.csv and sales.2025.csv never collide.
+    assert (out / "stores_workbook.xlsx.parquet").stat().st_size > 0
 
 
 def _head_revision() -> str:
