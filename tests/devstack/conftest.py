@@ -10,17 +10,31 @@ import pytest
 from . import stack
 
 
+def choose(wanted: str | None, running: bool) -> str:
+    """What the fixture does: "reuse" a running stack, "start" one, or a reason to skip.
+
+    DEVSTACK=0 skips every real-Druid test, whatever is running; DEVSTACK=1 reuses a running
+    stack or starts one (stopping it afterwards); unset, a running stack is used.
+    """
+    if wanted == "0":
+        return "DEVSTACK=0: the real-Druid tests are skipped"
+    if running:
+        return "reuse"
+    if wanted == "1":
+        return "start"
+    return "needs the dev stack: run `scripts/devstack up` or set DEVSTACK=1"
+
+
 @pytest.fixture(scope="session")
 def devstack() -> Iterator[stack.DevStack]:
-    """Reuses a running stack; starts one only when DEVSTACK=1, and then stops it afterwards.
-
-    DEVSTACK_KEEP=1 leaves a stack this session started running, for the next run.
-    """
-    if stack.is_up():
+    """A running dev stack, as `choose` decides. DEVSTACK_KEEP=1 leaves a stack this session
+    started running, for the next run."""
+    decided = choose(os.environ.get("DEVSTACK"), stack.is_up())
+    if decided == "reuse":
         yield stack.DevStack(env=stack.up())
         return
-    if os.environ.get("DEVSTACK") != "1":
-        pytest.skip("needs the dev stack: run `scripts/devstack up` or set DEVSTACK=1")
+    if decided != "start":
+        pytest.skip(decided)
     env = stack.up()
     try:
         yield stack.DevStack(env=env)

@@ -258,7 +258,12 @@ def test_missing_or_odd_reports(fake: FakeDruid) -> None:
 
 def test_log_excerpt_asks_for_the_tail(fake: FakeDruid) -> None:
     fake.add_task("t1", "FAILED")
-    assert fake.client().log_excerpt("t1", 2048) == "log tail, offset=-2048"
+    fake.logs["t1"] = "early lines\n" * 1000 + "the failure at the end\n"
+    excerpt = fake.client().log_excerpt("t1", 2048)
+    asked = next(r for r in fake.requests if r.url.path.endswith("/t1/log"))
+    assert asked.url.params["offset"] == "-2048"  # Druid's "this many bytes from the end"
+    assert excerpt is not None and len(excerpt.encode()) == 2048
+    assert excerpt.endswith("the failure at the end\n")
     assert fake.client().log_excerpt("missing") is None
 
 

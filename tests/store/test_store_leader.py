@@ -116,8 +116,15 @@ def test_leader_steps_down_when_its_session_dies_and_hands_over_on_stop(
         retry_interval_s=0.1,
     )
     second.start()
-    time.sleep(0.5)
-    assert not second.is_leader
+    # The second candidate is campaigning once its own lock connection is open; give it one
+    # retry interval past that to try, and it must still not lead while the first holds on.
+    with psycopg.connect(libpq_conninfo(pg_store.url), autocommit=True) as admin:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _candidates(admin) < 2:
+            time.sleep(0.02)
+        assert _candidates(admin) == 2
+    assert not second.wait_until_leader(0.3)
+    assert first.is_leader
     # A different role is an independent election.
     other = pg_store.leader_election("reaper", retry_interval_s=0.1)
     other.start()
@@ -161,3 +168,13 @@ def test_embedded_mode_always_leads(sqlite_url: str) -> None:
         assert election.is_leader
         election.stop()
         assert calls == ["up", "down"]
+
+
+def _candidates(admin: psycopg.Connection[Any]) -> int:
+    """Open lock connections of leader elections (each candidate holds one while it runs)."""
+    row = admin.execute(
+        "SELECT COUNT(*) FROM pg_stat_activity "
+        "WHERE application_name = %s AND datname = current_database()",
+        (LEADER_APPLICATION_NAME,),
+    ).fetchone()
+    return int(row[0]) if row else 0

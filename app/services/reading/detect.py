@@ -116,12 +116,12 @@ def _sniff_zip(path: Path) -> ContainerKind:
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnreadableFileError(
             "corrupt_workbook",
-            f"The file looks like a workbook but its ZIP structure is damaged ({exc}). "
+            f"{path.name} looks like a workbook but its ZIP structure is damaged ({exc}). "
             "It may be truncated: copy it again or re-save it from Excel.",
         ) from exc
     raise UnreadableFileError(
         "unsupported_zip",
-        "The file is a ZIP archive but not a spreadsheet (no workbook inside). "
+        f"{path.name} is a ZIP archive but not a spreadsheet (no workbook inside). "
         "Unzip it and drop the CSV or Excel file itself.",
     )
 
@@ -180,7 +180,7 @@ def detect(path: Path) -> Detection:
                 inner_head = zipped.read(16384)
         except (OSError, EOFError, zlib.error) as exc:
             raise UnreadableFileError(
-                "corrupt_gzip", f"The gzip file is damaged or truncated ({exc})."
+                "corrupt_gzip", f"{path.name} is a damaged or truncated gzip file ({exc})."
             ) from exc
         if not _looks_like_text(inner_head):
             raise UnreadableFileError(
