@@ -79,10 +79,6 @@ class LocalPipeline:
         self._bad_rows: dict[str, Any] = {}
 
     @property
-    def runner(self) -> Runner:
-        return self._runner
-
-    @property
     def client_id(self) -> str:
         return self._runner.client_id
 
@@ -281,8 +277,10 @@ class LocalPipeline:
 
         with self._lock:
             bad_rows = self._bad_rows.get(task_id)
-        if bad_rows is None and self._file_unchanged(task_id):
-            bad_rows = self._reread_bad_rows(task_id)
+        if bad_rows is None:
+            path = self._unchanged_file(task_id)
+            if path is not None:
+                bad_rows = self._reread_bad_rows(task_id, path)
         if bad_rows is not None:
             return ErrorsExported(export_bad_rows(bad_rows, target), rows=True)
         report = self.stored_report(task_id)
@@ -291,17 +289,16 @@ class LocalPipeline:
         written = export_issues(report.issues, target)
         return ErrorsExported(written, rows=False, complete=report.issues_omitted == 0)
 
-    def _file_unchanged(self, task_id: str) -> bool:
+    def _unchanged_file(self, task_id: str) -> Path | None:
+        """The task's file on this desk, if it still hashes to what was validated."""
         path = self.source_path(task_id)
-        task = self._store.tasks.find(task_id)
-        return path is not None and task is not None and file_sha256(path) == task.sha256
+        task = self._store.tasks.find(task_id) if path is not None else None
+        return path if path is not None and task and file_sha256(path) == task.sha256 else None
 
-    def _reread_bad_rows(self, task_id: str) -> Any:
+    def _reread_bad_rows(self, task_id: str, path: Path) -> Any:
         from app.services.reading import open_source  # noqa: PLC0415 - see export_errors
         from app.services.validation import validate_source  # noqa: PLC0415
 
-        path = self.source_path(task_id)
-        assert path is not None
         options = self.job(task_id).options
         source = open_source(path, options.read)
         try:

@@ -140,10 +140,6 @@ class Runner:
             return self._stage
         return self._table.get(state)
 
-    def next_pool(self, task: Task, job: Job) -> Pool | None:
-        step = self.step_for(task, job)
-        return step.pool if step is not None else None
-
     def find_duplicate(
         self, datasource: str, sha256: str, task_id: str | None = None
     ) -> str | None:

@@ -309,10 +309,6 @@ class DeskController(QObject):
     def _on_timeline(self, timeline: Timeline) -> None:
         self.timelineReady.emit(timeline)
 
-    def is_validating(self, task_id: str) -> bool:
-        """Whether this desk runs the task's steps right now."""
-        return self.running.running(task_id, WorkKind.RUN)
-
     def report(self, task_id: str) -> ValidationReport | None:
         """The task's report if this desk has it at hand (its own run, or read from the store
         for the task's current version); otherwise a read starts and `reports.reportReady`

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -74,37 +73,6 @@ def druid_figures(druid: DruidClient, datasource: str, where: str = "") -> dict[
         f'TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms, SUM(qty) AS qty FROM "{datasource}" {where}'
     )
     return {name: int(result.first(name) or 0) for name in ("n", "first_ms", "last_ms", "qty")}
-
-
-@pytest.fixture(scope="module")
-def cli(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(devstack, tmp_path_factory.mktemp("data-home"))
-
-
-@pytest.fixture(scope="module")
-def store(cli: Cli) -> Iterator[TaskStore]:
-    opened = cli.store()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="module")
-def druid(devstack: DevStack) -> Iterator[DruidClient]:
-    with DruidClient(devstack.druid_url, timeout_s=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def datasource(devstack: DevStack) -> Iterator[Callable[[str], str]]:
-    made: list[str] = []
-
-    def make(label: str) -> str:
-        made.append(f"e2e_{label}_{uuid.uuid4().hex[:8]}")
-        return made[-1]
-
-    yield make
-    for name in made:
-        devstack.drop_datasource(name)
 
 
 def test_xlsx_and_csv_land_with_the_figures_polars_computes(

@@ -3,8 +3,7 @@ chunks fitted to the data, the datasource's own granularity kept, real NULLs."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,37 +21,6 @@ pytestmark = pytest.mark.druid
 
 MONTH_MS = (28 * 86_400_000, 31 * 86_400_000)
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
-
-
-@pytest.fixture(scope="module")
-def cli(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(devstack, tmp_path_factory.mktemp("data-home"))
-
-
-@pytest.fixture(scope="module")
-def store(cli: Cli) -> Iterator[TaskStore]:
-    opened = cli.store()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="module")
-def druid(devstack: DevStack) -> Iterator[DruidClient]:
-    with DruidClient(devstack.druid_url, timeout_s=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def datasource(devstack: DevStack) -> Iterator[Callable[[str], str]]:
-    made: list[str] = []
-
-    def make(label: str) -> str:
-        made.append(f"seg_{label}_{uuid.uuid4().hex[:8]}")
-        return made[-1]
-
-    yield make
-    for name in made:
-        devstack.drop_datasource(name)
 
 
 def four_years(path: Path, rows: int = 9_994, first: datetime = datetime(2014, 1, 3)) -> Path:

@@ -63,6 +63,19 @@ class FileState:
     modified_ns: int
 
 
+def _os_failure(path: Path, exc: OSError) -> UnreadableFileError:
+    """The operating system's refusal to stat or open `path`, in the user's words."""
+    if isinstance(exc, FileNotFoundError):
+        return UnreadableFileError("not_found", f"The file {path} does not exist.")
+    if isinstance(exc, IsADirectoryError):
+        return UnreadableFileError("is_directory", f"{path} is a folder, not a file.")
+    if isinstance(exc, PermissionError):
+        return UnreadableFileError(
+            "permission_denied", f"No permission to read {path}. Check the file's sharing."
+        )
+    return UnreadableFileError("io_error", f"Could not read {path}: {exc.strerror}.")
+
+
 def file_state(path: Path) -> FileState:
     """The file's state, refusing anything that is not a regular file before it is opened.
 
@@ -71,14 +84,8 @@ def file_state(path: Path) -> FileState:
     """
     try:
         info = os.stat(path)
-    except FileNotFoundError as exc:
-        raise UnreadableFileError("not_found", f"The file {path} does not exist.") from exc
-    except PermissionError as exc:
-        raise UnreadableFileError(
-            "permission_denied", f"No permission to read {path}. Check the file's sharing."
-        ) from exc
     except OSError as exc:
-        raise UnreadableFileError("io_error", f"Could not read {path}: {exc.strerror}.") from exc
+        raise _os_failure(path, exc) from exc
     if stat.S_ISDIR(info.st_mode):
         raise UnreadableFileError("is_directory", f"{path} is a folder, not a file.")
     if not stat.S_ISREG(info.st_mode):
@@ -159,16 +166,8 @@ def detect(path: Path) -> Detection:
     try:
         with path.open("rb") as handle:
             head = handle.read(16384)
-    except FileNotFoundError as exc:
-        raise UnreadableFileError("not_found", f"The file {path} does not exist.") from exc
-    except IsADirectoryError as exc:
-        raise UnreadableFileError("is_directory", f"{path} is a folder, not a file.") from exc
-    except PermissionError as exc:
-        raise UnreadableFileError(
-            "permission_denied", f"No permission to read {path}. Check the file's sharing."
-        ) from exc
     except OSError as exc:
-        raise UnreadableFileError("io_error", f"Could not read {path}: {exc.strerror}.") from exc
+        raise _os_failure(path, exc) from exc
 
     suffixes = [s.lower() for s in path.suffixes]
     ext = suffixes[-1] if suffixes else ""
