@@ -40,7 +40,8 @@ from app.ui.notifications import install_notifications
 from app.ui.quit_guard import QuitGuard
 from app.ui.resources import app_icon, sample_files
 from app.ui.review_action import install_review_action
-from app.ui.settings_dialog import SavedSettings, SettingsDialog
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_save import SavedSettings, held_sentence
 from app.ui.status_bar import DeskStatusBar
 from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import TONE_COLORS, Tone
@@ -447,15 +448,17 @@ class MainWindow(QMainWindow):
         apply_theme_choice(saved.settings.theme)
         s3, druid = describe_connections(saved.settings)
         self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
+        held = f" {held_sentence(saved.held_in_memory)}" if saved.held_in_memory else ""
         if saved.database_changed:
             self.show_banner(
-                "Settings saved. Restart Ingest Desk to connect to the new task database.",
+                "Settings saved. Restart Ingest Desk to connect to the new task database."
+                + held,
                 Tone.ATTENTION,
             )
         elif saved.restart_needed:
             self.show_banner(
                 "Settings saved. Restart Ingest Desk to upload with the new S3 and Druid "
-                "settings.",
+                "settings." + held,
                 Tone.ATTENTION,
             )
         else:
