@@ -50,9 +50,10 @@ class SchemeHint(QLabel):
     """Under a URL field: says what is missing once the user leaves the field (not while they
     type), and goes away as soon as the URL is fixed."""
 
-    def __init__(self, edit: QLineEdit) -> None:
+    def __init__(self, edit: QLineEdit, field: str = "") -> None:
         super().__init__()
         self._edit = edit
+        self._field = field  # named when the hint cannot sit right under its field
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(True)
         self.setAccessibleName(f"{edit.accessibleName()} hint")
@@ -67,7 +68,10 @@ class SchemeHint(QLabel):
     @Slot()
     def check(self) -> str | None:
         problem = self.problem()
-        self.setText(problem or "")
+        shown = problem or ""
+        if problem and self._field:
+            shown = f"{self._field}: {problem[0].lower()}{problem[1:]}"
+        self.setText(shown)
         self.setVisible(problem is not None)
         return problem
 
@@ -174,9 +178,8 @@ class ConnectionSection(QGroupBox):
     def test(self) -> None:
         if self.testing:
             return
-        problems = [problem for hint in self.hints if (problem := hint.check())]
-        if problems:
-            self.show_problem(problems[0])
+        if [hint for hint in self.hints if hint.check()]:
+            self.show_problem("Not tested: the URL above needs http:// or https:// first.")
             return
         probe = self._make_probe()
         self.test_button.setEnabled(False)

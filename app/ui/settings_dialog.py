@@ -143,7 +143,7 @@ class SettingsDialog(QDialog):
         )
         self.s3_access_key = self._secret_edit(Secret.S3_ACCESS_KEY_ID, "Access key id")
         self.s3_secret_key = self._secret_edit(Secret.S3_SECRET_ACCESS_KEY, "Secret access key")
-        self.s3_endpoint_hint = SchemeHint(self.s3_endpoint)
+        self.s3_endpoint_hint = SchemeHint(self.s3_endpoint, "Endpoint")
         self.s3.hints = (self.s3_endpoint_hint,)
         self.s3.form.addRow(two_columns([
             ("Bucket", self.s3_bucket), ("Key prefix", self.s3_prefix),
@@ -364,9 +364,9 @@ class SettingsDialog(QDialog):
             (candidate.s3_endpoint_url, self.s3, "The S3 endpoint"),
             (candidate.druid_url, self.druid, "The Druid URL"),
         ):
-            hint = missing_scheme(url)
-            if hint:
-                found.append((section, f"{name} must start with http:// or https://. {hint}."))
+            if url and missing_scheme(url):
+                example = "" if "://" in url else f" (for example http://{url})"
+                found.append((section, f"{name} must start with http:// or https://{example}"))
         access, secret = Secret.S3_ACCESS_KEY_ID, Secret.S3_SECRET_ACCESS_KEY
         if bool(self._typed(access)) != bool(self._typed(secret)) and not (
             {access, secret} <= self._stored

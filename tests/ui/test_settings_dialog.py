@@ -374,13 +374,17 @@ def test_a_url_without_a_scheme_gets_a_hint_before_test_or_save(
     assert not hint.isVisible()  # not while typing
     qtbot.keyClick(edit, Qt.Key.Key_Tab)  # leaving the field
     assert hint.isVisible()
-    assert hint.text() == "Add http:// or https:// at the start, for example http://localhost:8888"
+    assert hint.text().endswith(
+        "dd http:// or https:// at the start, for example http://localhost:8888"
+    )
+    assert hint.text().startswith("Add" if field == "druid" else "Endpoint: add")
 
     section.test_button.click()  # nothing to reach without a scheme: no probe runs
     assert section.test_button.isEnabled() and section.last_check is None
-    assert "Add http:// or https://" in section.result.text()
+    assert "needs http:// or https://" in section.result.text()
     dialog.save_button.click()
     assert dialog.isVisible() and not settings_file().exists()
+    assert "(for example http://localhost:8888)" in section.result.text()
 
     edit.setText("ftp://localhost:8888")
     assert "ftp:// is not supported" in hint.text()
@@ -422,3 +426,28 @@ def test_settings_with_a_field_set_by_the_environment_opens_on_the_next_one(
     dialog = open_dialog(Settings())
     dialog.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.database_password)
+
+
+def test_secrets_kept_in_memory_are_named_in_the_window(qtbot: QtBot, window: MainWindow) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # restored by the memory_keyring fixture
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.keyring_note.isVisible, timeout=TEST_TIMEOUT_MS)
+    settle(qtbot)
+    dialog.druid_url.setText("http://127.0.0.1:8888")
+    dialog.druid_username.setText("admin")
+    qtbot.keyClicks(dialog.druid_password, "druid-secret")
+    dialog.save_button.click()
+    qtbot.waitUntil(dialog.offer.isVisible, timeout=TEST_TIMEOUT_MS)
+    settle(qtbot)
+    with qtbot.waitSignal(dialog.saved, timeout=TEST_TIMEOUT_MS):
+        dialog.offer.keep_button.click()
+    settle(qtbot)
+    assert "Restart Ingest Desk" in window.banner.text()
+    assert (
+        "The Druid password is kept in memory only until Ingest Desk closes (no OS keyring "
+        "here): enter it again in Settings after the next start."
+    ) in window.banner.text()
+    assert window.controller.settings.druid_username == "admin"
