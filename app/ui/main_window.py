@@ -232,6 +232,12 @@ class MainWindow(QMainWindow):
         controller.timelineReady.connect(self.details.show_timeline)
         self.table.selectionModel().currentRowChanged.connect(self._selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
+        # Not every platform turns the Menu key into a context menu; Shift+F10 is the other key.
+        menu_keys = QAction("Task actions", self.table)
+        menu_keys.setShortcuts([QKeySequence("Shift+F10"), QKeySequence(Qt.Key.Key_Menu)])
+        menu_keys.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        menu_keys.triggered.connect(self._context_menu_at_current)
+        self.table.addAction(menu_keys)
         self.model.dataChanged.connect(self._model_changed)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._update_stack)
@@ -417,6 +423,11 @@ class MainWindow(QMainWindow):
         )
         if target:
             self.controller.export_errors(task_id, Path(target))
+
+    def _context_menu_at_current(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self._context_menu(self.table.visualRect(index).center())
 
     def _context_menu(self, position: QPoint) -> None:
         if not self.table.indexAt(position).isValid():

@@ -147,3 +147,4 @@ class MemoryOffer(QFrame):
             f"{them} again in Settings the next time it starts."
         )
         self.show()
+        self.keep_button.setFocus()  # one Space away for a keyboard user who pressed Save

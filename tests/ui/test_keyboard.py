@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.domain.druid import DruidTaskState, RowStats
@@ -116,6 +116,34 @@ def test_tab_reaches_export_errors_past_the_issues_table(
     )
     assert window.select_task(valid.id)
     assert not details.export_action.isEnabled() and not details.export_button.isEnabled()
+
+
+# A popup menu asks the window system for these; the offscreen platform has neither. (This
+# mark is the one pytest-qt reads, so it repeats the conftest's own pattern.)
+@pytest.mark.qt_log_ignore(
+    "This plugin does not support raise", "This plugin does not support grabbing the keyboard",
+    "This plugin does not support propagateSizeHints",
+)
+def test_the_task_actions_are_keys_and_in_the_keyboard_context_menu(
+    qtbot: QtBot, window: MainWindow, invalid_task: str
+) -> None:
+    expected = {
+        window.review.action: "Ctrl+E", window.retry_action: "Ctrl+R",
+        window.cancel_action: "Ctrl+.", window.copy_id_action: "Ctrl+Shift+C",
+    }
+    for action, key in expected.items():
+        assert action.shortcut() == QKeySequence(key)
+        assert QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) in (
+            action.toolTip()
+        )
+    window.table.setFocus()
+    qtbot.waitUntil(window.table.hasFocus)
+    qtbot.keyClick(window.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    menu = window.findChild(QMenu)
+    assert menu is not None
+    qtbot.waitUntil(menu.isVisible)
+    assert window.review.action in menu.actions() and window.retry_action in menu.actions()
+    menu.close()
 
 
 def _view() -> DruidTaskView:
