@@ -69,7 +69,7 @@ def test_a_refusing_keyring_is_reported_without_the_value(caplog: pytest.LogCapt
     keyring.set_keyring(RefusingKeyring())
     caplog.set_level(logging.DEBUG)
     assert secrets.get_secret(Secret.DRUID_PASSWORD) is None
-    with pytest.raises(SecretStoreError, match="refused to save the druid password"):
+    with pytest.raises(SecretStoreError, match="refused to save the Druid password"):
         secrets.set_secret(Secret.DRUID_PASSWORD, "hunter2")
     assert "hunter2" not in caplog.text
 
@@ -121,3 +121,108 @@ def test_save_settings_refuses_a_password_and_skips_environment_values(
     assert "s3_bucket" in env_overrides()
     save_settings(Settings(druid_url="http://d"), keep=env_overrides())
     assert tomllib.loads((tmp_path / "settings.toml").read_text()) == {"druid_url": "http://d"}
+
+
+# -- all or nothing, and no keyring at all -------------------------------------------------------
+
+
+class RefusesOne(MemoryKeyring):
+    """Fault injection: a keyring that takes every secret but one."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if username == self.refused:
+            raise PasswordSetError("the user said no")
+        super().set_password(service, username, password)
+
+
+def test_a_refused_secret_leaves_the_keyring_and_the_file_as_they_were(tmp_path: Path) -> None:
+    target = tmp_path / "settings.toml"
+    target.write_text('druid_url = "http://old:8888"\n')
+    before = target.read_bytes()
+    backend = RefusesOne(Secret.DRUID_PASSWORD.value)
+    backend.set_password("ingest-desk", "database_password", "old-db")
+    keyring.set_keyring(backend)
+    changes = (
+        SecretChange(Secret.DATABASE_PASSWORD, "new-db"),
+        SecretChange(Secret.S3_ACCESS_KEY_ID, "AK"),
+        SecretChange(Secret.DRUID_PASSWORD, "druid"),
+    )
+    new = Settings(database_url="postgresql+psycopg://ann@unreachable/db", druid_url="http://new")
+    with pytest.raises(SecretStoreError, match="refused to save the Druid password") as caught:
+        secrets.save_settings_with_secrets(new, changes)
+    assert not caught.value.unavailable
+    assert target.read_bytes() == before  # the next start uses the old settings
+    assert backend.secrets == {("ingest-desk", "database_password"): "old-db"}
+
+
+def test_a_settings_file_that_cannot_be_written_puts_the_secrets_back(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the settings folder should be")
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    secrets.set_secret(Secret.DRUID_PASSWORD, "old")
+    with pytest.raises(OSError):
+        secrets.save_settings_with_secrets(
+            Settings(druid_url="http://d"),
+            (
+                SecretChange(Secret.DRUID_PASSWORD, "new"),
+                SecretChange(Secret.S3_ACCESS_KEY_ID, "A"),
+            ),
+            path=blocker / "settings.toml",
+        )
+    assert backend.secrets == {("ingest-desk", "druid_password"): "old"}
+
+
+def test_without_a_keyring_secrets_can_be_kept_in_memory_for_this_run(tmp_path: Path) -> None:
+    from keyring.backends import fail
+
+    from app.services.storage import keyring_credentials
+
+    keyring.set_keyring(fail.Keyring())
+    assert secrets.keyring_missing()
+    target = tmp_path / "settings.toml"
+    settings = Settings(druid_url="http://d:8888", druid_username="admin", s3_bucket="b")
+    changes = (
+        SecretChange(Secret.DRUID_PASSWORD, "druid-pw"),
+        SecretChange(Secret.S3_ACCESS_KEY_ID, "AK"),
+        SecretChange(Secret.S3_SECRET_ACCESS_KEY, "SK"),
+    )
+    with pytest.raises(SecretStoreError, match="no OS keyring") as caught:
+        secrets.save_settings_with_secrets(settings, changes)
+    assert caught.value.unavailable
+    assert "No recommended backend" not in str(caught.value)  # no library text for the user
+    assert not target.exists()
+
+    secrets.save_settings_with_secrets(settings, changes, in_memory=True)
+    written = target.read_text()
+    assert tomllib.loads(written) == {
+        "druid_url": "http://d:8888", "druid_username": "admin", "s3_bucket": "b",
+    }
+    assert "druid-pw" not in written and "SK" not in written
+    assert secrets.held_in_memory() == {
+        Secret.DRUID_PASSWORD, Secret.S3_ACCESS_KEY_ID, Secret.S3_SECRET_ACCESS_KEY,
+    }
+    # Every reader in this process finds them: the Druid client and S3 read the keyring.
+    assert keyring.get_password("ingest-desk", "druid_password") == "druid-pw"
+    stored = keyring_credentials()
+    assert stored is not None and (stored.access_key_id, stored.secret_access_key) == ("AK", "SK")
+    assert secrets.stored_secrets() == secrets.held_in_memory()
+    assert secrets.keyring_missing()  # memory is not a keyring
+
+    secrets.set_secret(Secret.DRUID_PASSWORD, None)  # forgetting needs no keyring either
+    assert secrets.get_secret(Secret.DRUID_PASSWORD) is None
+    assert Secret.DRUID_PASSWORD not in secrets.held_in_memory()
+
+
+def test_a_keyring_that_keeps_nothing_counts_as_none() -> None:
+    from keyring.backends import null
+
+    keyring.set_keyring(null.Keyring())
+    assert secrets.keyring_missing()
+    with pytest.raises(SecretStoreError, match="no OS keyring") as caught:
+        secrets.set_secret(Secret.DATABASE_PASSWORD, "pw")
+    assert caught.value.unavailable

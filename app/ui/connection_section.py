@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -29,6 +32,77 @@ _MARKS = {
     Outcome.WARNING: ("!", Tone.ATTENTION),
     Outcome.FAILED: ("✗", Tone.ERROR),
 }
+
+
+def missing_scheme(url: str | None) -> str | None:
+    """What to add to a URL typed without http:// or https:// (None when it has one)."""
+    if not url:
+        return None
+    scheme, separator, _rest = url.partition("://")
+    if separator and scheme.lower() in ("http", "https"):
+        return None
+    if separator:
+        return f"{scheme}:// is not supported here: use http:// or https:// instead"
+    return f"Add http:// or https:// at the start, for example http://{url}"
+
+
+class SchemeHint(QLabel):
+    """Under a URL field: says what is missing once the user leaves the field (not while they
+    type), and goes away as soon as the URL is fixed."""
+
+    def __init__(self, edit: QLineEdit, field: str = "") -> None:
+        super().__init__()
+        self._edit = edit
+        self._field = field  # named when the hint cannot sit right under its field
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setAccessibleName(f"{edit.accessibleName()} hint")
+        self.setStyleSheet(f"color: {TONE_COLORS[Tone.ATTENTION]};")
+        self.hide()
+        edit.editingFinished.connect(self.check)
+        edit.textChanged.connect(self._edited)
+
+    def problem(self) -> str | None:
+        return missing_scheme(self._edit.text().strip())
+
+    @Slot()
+    def check(self) -> str | None:
+        problem = self.problem()
+        shown = problem or ""
+        if problem and self._field:
+            shown = f"{self._field}: {problem[0].lower()}{problem[1:]}"
+        self.setText(shown)
+        self.setVisible(problem is not None)
+        return problem
+
+    @Slot()
+    def _edited(self) -> None:
+        if self.isVisible():
+            self.check()
+
+
+def first_field(container: QWidget) -> QWidget | None:
+    """The first enabled field in `container`'s tab order (a button never counts)."""
+    widget = container.nextInFocusChain()
+    while widget is not None and widget is not container:
+        editable = isinstance(widget, QLineEdit | QComboBox | QCheckBox)
+        if editable and widget.isEnabled() and widget.isVisibleTo(container):
+            return widget
+        widget = widget.nextInFocusChain()
+    return None
+
+
+def two_columns(pairs: list[tuple[str, QWidget]]) -> QGridLayout:
+    """Label and field pairs, two to a row, read left to right (as Tab moves)."""
+    grid = QGridLayout()
+    for index, (label, widget) in enumerate(pairs):
+        row, column = divmod(index, 2)
+        if label:
+            grid.addWidget(QLabel(label), row, column * 2)
+        grid.addWidget(widget, row, column * 2 + 1)
+    grid.setColumnStretch(1, 1)
+    grid.setColumnStretch(3, 1)
+    return grid
 
 
 def line_edit(name: str, tip: str, placeholder: str = "", *, secret: bool = False) -> QLineEdit:
@@ -65,6 +139,8 @@ class ConnectionSection(QGroupBox):
         self._title = title
         self._workers = workers
         self._make_probe = make_probe
+        # URL fields whose hint stops a Test that could not reach anything; set with the fields.
+        self.hints: tuple[SchemeHint, ...] = ()
         self.intro = QLabel(intro)
         self.intro.setWordWrap(True)
         self.intro.setStyleSheet("color: palette(placeholder-text);")
@@ -101,6 +177,9 @@ class ConnectionSection(QGroupBox):
     @Slot()
     def test(self) -> None:
         if self.testing:
+            return
+        if [hint for hint in self.hints if hint.check()]:
+            self.show_problem("Not tested: the URL above needs http:// or https:// first.")
             return
         probe = self._make_probe()
         self.test_button.setEnabled(False)

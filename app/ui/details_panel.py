@@ -24,6 +24,7 @@ from app.ui.day_chart import DayChart
 from app.ui.druid_section import DruidSection
 from app.ui.preview_model import PreviewModel
 from app.ui.record_model import RecordTableModel
+from app.ui.shortcuts import key_text, keyed_action
 from app.ui.task_format import STATE_LABELS, TONE_COLORS, Tone, tone_of
 from app.ui.timeline_model import TimelineColumn, TimelineModel
 
@@ -44,6 +45,7 @@ def _table(model: QAbstractItemModel, name: str, stretch_column: int) -> QTableV
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
+    view.setTabKeyNavigation(False)  # Tab leaves the table (for Export errors); arrows walk it
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
@@ -57,6 +59,7 @@ def _preview_table(model: PreviewModel) -> QTableView:
     view.setAccessibleDescription("Column headers give each column's type; hover for why.")
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
+    view.setTabKeyNavigation(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return view
@@ -131,9 +134,16 @@ class DetailsPanel(QWidget):
         self._timeline_clock.setInterval(1000)
         self._timeline_clock.timeout.connect(self._tick_timeline)
 
-        self.export_button = QPushButton("Export errors…")
+        # On the panel, not the Issues page: the key works whichever tab is shown.
+        self.export_action = keyed_action(
+            self, "Export errors…", "Ctrl+Shift+E", "Save the rows with errors"
+        )
+        self.export_action.setEnabled(False)
+        self.export_action.triggered.connect(self._export)
+        self.export_button = QPushButton(self.export_action.iconText())
         self.export_button.setAccessibleName("Export rows with errors")
-        self.export_button.clicked.connect(self._export)
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_action.trigger)
         issues_page = QWidget()
         issues_layout = QVBoxLayout(issues_page)
         issues_layout.setContentsMargins(0, 4, 0, 0)
@@ -211,6 +221,7 @@ class DetailsPanel(QWidget):
     ) -> None:
         self._task = task
         if task is None:
+            self.export_action.setEnabled(False)
             self.stack.setCurrentIndex(0)
             self._timeline_key = None
             self.show_timeline(None)
@@ -231,6 +242,7 @@ class DetailsPanel(QWidget):
         self._show_report_pages(report is not None)
         if report is None:
             self._report = None
+            self.export_action.setEnabled(False)
             self.pending.hide()
             self.day_chart.hide()
             self.no_report.setText(_no_report_text(task, loading))
@@ -289,9 +301,10 @@ class DetailsPanel(QWidget):
         self.tabs.setTabText(0, f"Issues ({issues:,})")
         self.tabs.setTabText(1, f"Columns ({len(report.columns)})")
         self.export_button.setEnabled(can_export)
+        self.export_action.setEnabled(can_export)
         self.export_button.setToolTip(
             "Save the rows with errors, with a reason column (.xlsx/.csv); on a desk without "
-            "the file, the issues the stored report keeps"
+            f"the file, the issues the stored report keeps ({key_text(self.export_action)})"
             if can_export
             else "No rows with errors to export"
         )

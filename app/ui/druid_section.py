@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.druid import DruidTaskState, RowStats
 from app.pipeline.druid_view import LOG_LINES, DruidTaskView, SpecSource
+from app.ui.shortcuts import key_text, keyed_action
 from app.ui.task_format import TONE_COLORS, Tone, human_duration, local_time
 
 NOT_CONFIGURED = (
@@ -119,16 +119,19 @@ class DruidSection(QWidget):
         self.task_id_field = QLineEdit()
         self.task_id_field.setReadOnly(True)
         self.task_id_field.setAccessibleName("Druid task id")
+        self.copy_id_action = keyed_action(
+            self, "Copy id", "Ctrl+Shift+I", "Copy the Druid task id to the clipboard"
+        )
+        self.copy_id_action.triggered.connect(lambda: copy_text(self.task_id_field.text()))
         self.copy_id_button = QToolButton()
-        self.copy_id_button.setText("Copy id")
-        self.copy_id_button.setToolTip("Copy the Druid task id to the clipboard")
-        self.copy_id_button.clicked.connect(lambda: copy_text(self.task_id_field.text()))
+        self.copy_id_button.setDefaultAction(self.copy_id_action)
         self.console_button = QToolButton()  # given the window's action by the presenter
         self.console_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.console_button.hide()
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setToolTip("Ask Druid again about this task")
-        self.refresh_button.clicked.connect(self.refreshRequested)
+        self.refresh_action = keyed_action(self, "Refresh", "F5", "Ask Druid again about this task")
+        self.refresh_action.triggered.connect(self.refreshRequested)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setDefaultAction(self.refresh_action)
         ids = QHBoxLayout()
         ids.addWidget(QLabel("Druid task"))
         ids.addWidget(self.task_id_field, 1)
@@ -180,17 +183,21 @@ class DruidSection(QWidget):
 
         self.log_caption = QLabel(f"Task log (last {LOG_LINES} lines)")
         self.log_text = _monospace("Druid task log", wrap=True)
+        self.copy_log_action = keyed_action(
+            self, "Copy log", "Ctrl+Shift+L", "Copy these log lines to the clipboard"
+        )
+        self.copy_log_action.triggered.connect(lambda: copy_text(self.log_text.toPlainText()))
         self.copy_log_button = QToolButton()
-        self.copy_log_button.setText("Copy log")
-        self.copy_log_button.setToolTip("Copy these log lines to the clipboard")
-        self.copy_log_button.clicked.connect(lambda: copy_text(self.log_text.toPlainText()))
+        self.copy_log_button.setDefaultAction(self.copy_log_action)
         self.log_box = self._box(self.log_caption, self.log_text, self.copy_log_button)
         self.spec_caption = QLabel("Ingestion spec")
         self.spec_text = _monospace("Ingestion spec", wrap=False)
+        self.copy_spec_action = keyed_action(
+            self, "Copy spec", "Ctrl+Shift+J", "Copy the ingestion spec (JSON) to the clipboard"
+        )
+        self.copy_spec_action.triggered.connect(lambda: copy_text(self.spec_text.toPlainText()))
         self.copy_spec_button = QToolButton()
-        self.copy_spec_button.setText("Copy spec")
-        self.copy_spec_button.setToolTip("Copy the ingestion spec (JSON) to the clipboard")
-        self.copy_spec_button.clicked.connect(lambda: copy_text(self.spec_text.toPlainText()))
+        self.copy_spec_button.setDefaultAction(self.copy_spec_action)
         self.spec_box = self._box(self.spec_caption, self.spec_text, self.copy_spec_button)
         self.panes = QSplitter(Qt.Orientation.Horizontal)
         self.panes.addWidget(self.log_box)
@@ -254,8 +261,9 @@ class DruidSection(QWidget):
         _toned(self.state_label, Tone.NEUTRAL, bold=True)
 
     def set_busy(self, busy: bool) -> None:
-        self.refresh_button.setEnabled(not busy)
-        self.refresh_button.setText("Asking…" if busy else "Refresh")
+        self.refresh_action.setEnabled(not busy)
+        label = f"Refresh ({key_text(self.refresh_action)})"
+        self.refresh_action.setIconText("Asking…" if busy else label)
 
     def show_view(self, view: DruidTaskView) -> None:
         self.stack.setCurrentIndex(1)
@@ -286,7 +294,7 @@ class DruidSection(QWidget):
         failed = state is DruidTaskState.FAILED
         self.log_box.setVisible(failed)
         self.log_text.setPlainText(view.log_tail or "")
-        self.copy_log_button.setEnabled(bool(view.log_tail))
+        self.copy_log_action.setEnabled(bool(view.log_tail))
         self.log_text.setPlaceholderText(NO_LOG if view.log_missing else LOG_UNANSWERED)
         # The end of the log is where a failure is explained; the cursor keeps it in view.
         self.log_text.moveCursor(QTextCursor.MoveOperation.End)
@@ -328,4 +336,4 @@ class DruidSection(QWidget):
         if self.spec_text.toPlainText() != (view.spec_json or ""):
             self.spec_text.setPlainText(view.spec_json or "")  # unchanged: keep the scroll place
         self.spec_text.setPlaceholderText("Druid has no spec for this task." if view.state else "")
-        self.copy_spec_button.setEnabled(bool(view.spec_json))
+        self.copy_spec_action.setEnabled(bool(view.spec_json))

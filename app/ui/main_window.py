@@ -40,7 +40,8 @@ from app.ui.notifications import install_notifications
 from app.ui.quit_guard import QuitGuard
 from app.ui.resources import app_icon, sample_files
 from app.ui.review_action import install_review_action
-from app.ui.settings_dialog import SavedSettings, SettingsDialog
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_save import SavedSettings, held_sentence
 from app.ui.status_bar import DeskStatusBar
 from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import TONE_COLORS, Tone
@@ -231,6 +232,12 @@ class MainWindow(QMainWindow):
         controller.timelineReady.connect(self.details.show_timeline)
         self.table.selectionModel().currentRowChanged.connect(self._selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
+        # Not every platform turns the Menu key into a context menu; Shift+F10 is the other key.
+        menu_keys = QAction("Task actions", self.table)
+        menu_keys.setShortcuts([QKeySequence("Shift+F10"), QKeySequence(Qt.Key.Key_Menu)])
+        menu_keys.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        menu_keys.triggered.connect(self._context_menu_at_current)
+        self.table.addAction(menu_keys)
         self.model.dataChanged.connect(self._model_changed)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._update_stack)
@@ -417,6 +424,11 @@ class MainWindow(QMainWindow):
         if target:
             self.controller.export_errors(task_id, Path(target))
 
+    def _context_menu_at_current(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self._context_menu(self.table.visualRect(index).center())
+
     def _context_menu(self, position: QPoint) -> None:
         if not self.table.indexAt(position).isValid():
             return
@@ -447,15 +459,17 @@ class MainWindow(QMainWindow):
         apply_theme_choice(saved.settings.theme)
         s3, druid = describe_connections(saved.settings)
         self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
+        held = f" {held_sentence(saved.held_in_memory)}" if saved.held_in_memory else ""
         if saved.database_changed:
             self.show_banner(
-                "Settings saved. Restart Ingest Desk to connect to the new task database.",
+                "Settings saved. Restart Ingest Desk to connect to the new task database."
+                + held,
                 Tone.ATTENTION,
             )
         elif saved.restart_needed:
             self.show_banner(
                 "Settings saved. Restart Ingest Desk to upload with the new S3 and Druid "
-                "settings.",
+                "settings." + held,
                 Tone.ATTENTION,
             )
         else:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -26,15 +25,32 @@ from app.pipeline.connections import probe_database, probe_druid, probe_s3
 from app.services.secrets import (
     Secret,
     SecretChange,
-    apply_secret_changes,
+    held_in_memory,
+    keyring_missing,
     split_database_password,
     stored_secrets,
 )
-from app.services.settings import ENV_PREFIX, Settings, env_overrides, save_settings
-from app.ui.connection_section import ConnectionSection, Probe, line_edit
+from app.services.settings import ENV_PREFIX, Settings, env_overrides
+from app.ui.connection_section import (
+    ConnectionSection,
+    Probe,
+    SchemeHint,
+    first_field,
+    line_edit,
+    missing_scheme,
+    two_columns,
+)
 from app.ui.desktop_section import DesktopSection
+from app.ui.settings_save import (
+    KeyringRefusal,
+    MemoryOffer,
+    PreparedSave,
+    SavedSettings,
+    no_keyring_note,
+    write_operation,
+)
 from app.ui.task_format import TONE_COLORS, Tone
-from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
+from app.ui.workers import WorkerFailure, WorkerPool
 
 _DATABASE_FIELDS = frozenset({"database_url"})
 _S3_FIELDS = frozenset(
@@ -46,26 +62,13 @@ _SSE_CHOICES = (("None", "none"), ("SSE-S3 (AES256)", "AES256"), ("SSE-KMS (aws:
 _STORED = "Stored in the OS keyring; type to replace"
 _NOT_STORED = "Not stored"
 _FORGET = "Removed from the keyring when you save"
+_HELD = "Kept in memory until Ingest Desk closes; type to replace"
 
 
 class Section(enum.Enum):
     DATABASE = "database"
     S3 = "s3"
     DRUID = "druid"
-
-
-@dataclass(frozen=True, slots=True)
-class SavedSettings:
-    """What Save wrote, and which connections changed (they apply after a restart)."""
-
-    settings: Settings
-    database_changed: bool
-    s3_changed: bool
-    druid_changed: bool
-
-    @property
-    def restart_needed(self) -> bool:
-        return self.database_changed or self.s3_changed or self.druid_changed
 
 
 def _text(edit: QLineEdit) -> str | None:
@@ -88,6 +91,7 @@ class SettingsDialog(QDialog):
         self._workers = workers
         self._env = env_overrides()
         self._stored: frozenset[Secret] = frozenset()
+        self._held: frozenset[Secret] = frozenset()
         self._forget: set[Secret] = set()
         self._secret_edits: dict[Secret, QLineEdit] = {}
         self._saving = False
@@ -139,22 +143,16 @@ class SettingsDialog(QDialog):
         )
         self.s3_access_key = self._secret_edit(Secret.S3_ACCESS_KEY_ID, "Access key id")
         self.s3_secret_key = self._secret_edit(Secret.S3_SECRET_ACCESS_KEY, "Secret access key")
-        grid = QGridLayout()
-        pairs: list[tuple[str, QWidget]] = [
+        self.s3_endpoint_hint = SchemeHint(self.s3_endpoint, "Endpoint")
+        self.s3.hints = (self.s3_endpoint_hint,)
+        self.s3.form.addRow(two_columns([
             ("Bucket", self.s3_bucket), ("Key prefix", self.s3_prefix),
             ("Endpoint", self.s3_endpoint), ("Region", self.s3_region),
             ("Profile", self.s3_profile), ("", self.s3_path_style),
             ("Encryption", self.s3_sse), ("KMS key", self.s3_kms_key),
             ("Access key id", self.s3_access_key), ("Secret key", self.s3_secret_key),
-        ]
-        for index, (label, widget) in enumerate(pairs):
-            row, column = divmod(index, 2)
-            if label:
-                grid.addWidget(QLabel(label), row, column * 2)
-            grid.addWidget(widget, row, column * 2 + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-        self.s3.form.addRow(grid)
+        ]))
+        self.s3.form.addRow(self.s3_endpoint_hint)
 
         self.druid = ConnectionSection(
             "Druid",
@@ -168,7 +166,10 @@ class SettingsDialog(QDialog):
         self.druid_verify_tls.setToolTip(
             "Turn off only for a test cluster with a self-signed certificate"
         )
+        self.druid_url_hint = SchemeHint(self.druid_url)
+        self.druid.hints = (self.druid_url_hint,)
         self.druid.form.addRow("URL", self.druid_url)
+        self.druid.form.addRow("", self.druid_url_hint)
         druid_login = QGridLayout()
         druid_login.addWidget(self.druid_username, 0, 0)
         druid_login.addWidget(QLabel("Password"), 0, 1)
@@ -181,6 +182,9 @@ class SettingsDialog(QDialog):
         self.problem.setStyleSheet(f"color: {TONE_COLORS[Tone.ERROR]};")
         self.problem.setAccessibleName("Problem saving settings")
         self.problem.hide()
+        self.keyring_note = no_keyring_note()
+        self.offer = MemoryOffer()
+        self.offer.keepRequested.connect(self.keep_in_memory)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -198,8 +202,17 @@ class SettingsDialog(QDialog):
         for section in (self.database, self.s3, self.druid, self.desktop):
             layout.addWidget(section)
         layout.addStretch(1)  # a taller window grows empty space, not gaps inside the groups
+        layout.addWidget(self.keyring_note)
         layout.addWidget(self.problem)
+        layout.addWidget(self.offer)
         layout.addWidget(self.buttons)
+        # Each Test button after the fields it tries (the sections make it before their fields).
+        for last_field, section in (
+            (self.database_password, self.database),
+            (self.s3_secret_key, self.s3),
+            (self.druid_verify_tls, self.druid),
+        ):
+            QWidget.setTabOrder(last_field, section.test_button)
         # Narrower, the S3 grid's placeholders are cut and the wrapped intros need more height
         # than a top-level window's layout asks for.
         self.setMinimumWidth(720)
@@ -258,13 +271,16 @@ class SettingsDialog(QDialog):
         for edit in self._secret_edits.values():
             edit.setPlaceholderText("Checking the keyring…")
         self._workers.start(
-            "read the keyring", lambda _ctx: stored_secrets(),
+            "read the keyring",
+            lambda _ctx: (stored_secrets(), held_in_memory(), keyring_missing()),
             on_finished=self._secrets_known, on_failed=self._secrets_unknown,
         )
 
     @Slot(object)
-    def _secrets_known(self, stored: frozenset[Secret]) -> None:
-        self._stored = stored
+    def _secrets_known(self, known: tuple[frozenset[Secret], frozenset[Secret], bool]) -> None:
+        self._stored, self._held, missing = known
+        self.keyring_note.setVisible(missing)
+        self._fit_height()
         for secret, edit in self._secret_edits.items():
             self._show_secret_state(secret, edit)
         self.secretsLoaded.emit()
@@ -278,7 +294,10 @@ class SettingsDialog(QDialog):
     def _show_secret_state(self, secret: Secret, edit: QLineEdit) -> None:
         forgotten = secret in self._forget
         stored = secret in self._stored and not forgotten
-        edit.setPlaceholderText(_FORGET if forgotten else _STORED if stored else _NOT_STORED)
+        held = stored and secret in self._held
+        edit.setPlaceholderText(
+            _FORGET if forgotten else _HELD if held else _STORED if stored else _NOT_STORED
+        )
         for action in edit.actions():
             action.setVisible(stored)
 
@@ -345,8 +364,9 @@ class SettingsDialog(QDialog):
             (candidate.s3_endpoint_url, self.s3, "The S3 endpoint"),
             (candidate.druid_url, self.druid, "The Druid URL"),
         ):
-            if url and not url.startswith(("http://", "https://")):
-                found.append((section, f"{name} must start with http:// or https://"))
+            if url and missing_scheme(url):
+                example = "" if "://" in url else f" (for example http://{url})"
+                found.append((section, f"{name} must start with http:// or https://{example}"))
         access, secret = Secret.S3_ACCESS_KEY_ID, Secret.S3_SECRET_ACCESS_KEY
         if bool(self._typed(access)) != bool(self._typed(secret)) and not (
             {access, secret} <= self._stored
@@ -358,14 +378,35 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def save(self) -> None:
+        """Secrets first, the settings file only once they are stored: all or nothing."""
+        self._write(in_memory=False)
+
+    @Slot()
+    def keep_in_memory(self) -> None:
+        """The file without the secrets; the secrets for this run only (no keyring keeps them)."""
+        self._write(in_memory=True)
+
+    def _write(self, *, in_memory: bool) -> None:
         if self._saving:
             return
+        prepared = self._prepare()
+        if prepared is None:
+            return
+        self._set_saving(True)
+        self.problem.hide()
+        self.offer.hide()
+        self._workers.start(
+            "save the settings", write_operation(prepared, keep=self._env, in_memory=in_memory),
+            on_finished=self._saved, on_failed=self._save_failed,
+        )
+
+    def _prepare(self) -> PreparedSave | None:
         candidate = self.candidate()
         problems = self._problems(candidate)
         for section, message in problems:
             section.show_problem(message)
         if problems:
-            return
+            return None
         changes = [
             SecretChange(secret, edit.text())
             for secret, edit in self._secret_edits.items()
@@ -379,6 +420,7 @@ class SettingsDialog(QDialog):
                 candidate = candidate.model_copy(update={"database_url": bare})
                 changes.append(SecretChange(Secret.DATABASE_PASSWORD, password))
                 self.database_url.setText(bare)
+                self.database_password.setText(password)  # kept for a second try
         touched = {change.secret for change in changes}
         result = SavedSettings(
             settings=candidate,
@@ -389,17 +431,7 @@ class SettingsDialog(QDialog):
             druid_changed=self._changed(candidate, _DRUID_FIELDS)
             or Secret.DRUID_PASSWORD in touched,
         )
-        keep, secret_changes = self._env, tuple(changes)
-
-        def write(_ctx: WorkerContext[None]) -> SavedSettings:
-            save_settings(candidate, keep=keep)
-            apply_secret_changes(secret_changes)
-            return result
-
-        self._set_saving(True)
-        self._workers.start(
-            "save the settings", write, on_finished=self._saved, on_failed=self._save_failed
-        )
+        return PreparedSave(candidate, tuple(changes), result)
 
     def _changed(self, candidate: Settings, fields: frozenset[str]) -> bool:
         return any(getattr(candidate, f) != getattr(self._original, f) for f in fields)
@@ -410,8 +442,17 @@ class SettingsDialog(QDialog):
         self.save_button.setText("Saving…" if saving else "Save")
 
     @Slot(object)
-    def _saved(self, result: SavedSettings) -> None:
+    def _saved(self, outcome: SavedSettings | KeyringRefusal) -> None:
         self._set_saving(False)
+        if isinstance(outcome, KeyringRefusal):
+            self.problem.setText(f"{outcome.message} The settings were not changed.")
+            self.problem.show()
+            self.keyring_note.hide()  # the problem says it now, with what was not saved
+            if outcome.secrets:
+                self.offer.offer(outcome.secrets)
+            self._fit_height()
+            return
+        result = outcome
         for edit in self._secret_edits.values():
             edit.clear()  # the keyring has them now; the widget should not keep a copy
         self.saved.emit(result)
@@ -422,8 +463,23 @@ class SettingsDialog(QDialog):
         self._set_saving(False)
         self.problem.setText(f"Could not save the settings: {failure.message}")
         self.problem.show()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # A message shown below the sections must not squeeze the S3 grid: the window grows.
+        layout = self.layout()
+        wanted = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
 
     # -- keyboard ------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Typing starts in the first field, not on a button (Save or a Test).
+        first = first_field(self)
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def section_with_focus(self) -> ConnectionSection | None:
         focus = QApplication.focusWidget()

@@ -32,6 +32,8 @@ def make_task_table(proxy: TaskFilterProxy) -> QTableView:
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
+    # Tab moves on to the details (arrows walk the cells); it must not step to the next task.
+    table.setTabKeyNavigation(False)
     table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setDefaultSectionSize(38)

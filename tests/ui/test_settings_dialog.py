@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.pipeline.connections import ConnectionCheck, Outcome
@@ -19,7 +19,8 @@ from app.services.storage import S3Config, make_client
 from app.services.store import TaskStore
 from app.ui.connection_section import ConnectionSection
 from app.ui.main_window import MainWindow
-from app.ui.settings_dialog import SavedSettings, SettingsDialog
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_save import SavedSettings
 from app.ui.workers import WorkerPool
 from tests.storage.conftest import MotoServer
 from tests.support.credentials import (
@@ -308,3 +309,145 @@ def test_window_layout_is_remembered(
     again = build_window(settings, database_url=database_url)
     qtbot.addWidget(again)
     assert again.table.columnWidth(0) == 333
+
+
+# -- no keyring, URLs without a scheme, the keyboard ----------------------------------------------
+
+
+def test_without_a_keyring_nothing_is_saved_until_the_user_keeps_secrets_in_memory(
+    qtbot: QtBot, open_dialog: Callable[[Settings], SettingsDialog], screenshot: Screenshot
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from app.services.secrets import Secret, get_secret
+
+    keyring.set_keyring(fail.Keyring())  # restored by the memory_keyring fixture
+    dialog = open_dialog(Settings())
+    assert dialog.keyring_note.isVisible() and "no OS keyring" in dialog.keyring_note.text()
+    dialog.database_url.setText("postgresql+psycopg://ann@db.example.com/tasks")
+    qtbot.keyClicks(dialog.database_password, "db-secret")
+    dialog.druid_url.setText("http://127.0.0.1:8888")
+    dialog.save_button.click()
+    qtbot.waitUntil(dialog.offer.isVisible, timeout=TEST_TIMEOUT_MS)
+    settle(qtbot)
+    assert dialog.isVisible() and not settings_file().exists()  # all or nothing
+    assert "no OS keyring" in dialog.problem.text()
+    assert "The settings were not changed" in dialog.problem.text()
+    assert "No recommended backend" not in dialog.problem.text()
+    assert "the database password" in dialog.offer.question.text()
+    assert "enter it again" in dialog.offer.question.text()
+    screenshot(dialog, "settings-no-keyring")
+
+    with qtbot.waitSignal(dialog.saved, timeout=TEST_TIMEOUT_MS) as blocker:
+        dialog.offer.keep_button.click()
+    settle(qtbot)
+    saved = blocker.args[0]
+    assert isinstance(saved, SavedSettings)
+    assert saved.held_in_memory == {Secret.DATABASE_PASSWORD}
+    text = settings_file().read_text()
+    assert tomllib.loads(text) == {
+        "database_url": "postgresql+psycopg://ann@db.example.com/tasks",
+        "druid_url": "http://127.0.0.1:8888",
+    }
+    assert "db-secret" not in text
+    assert get_secret(Secret.DATABASE_PASSWORD) == "db-secret"  # this run uses it
+
+    again = open_dialog(Settings())
+    assert "Kept in memory until Ingest Desk closes" in again.database_password.placeholderText()
+
+
+@pytest.mark.parametrize("field", ["druid", "s3"])
+def test_a_url_without_a_scheme_gets_a_hint_before_test_or_save(
+    qtbot: QtBot, open_dialog: Callable[[Settings], SettingsDialog], field: str
+) -> None:
+    dialog = open_dialog(Settings())
+    edit, hint, section = (
+        (dialog.druid_url, dialog.druid_url_hint, dialog.druid)
+        if field == "druid"
+        else (dialog.s3_endpoint, dialog.s3_endpoint_hint, dialog.s3)
+    )
+    dialog.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus)
+    qtbot.keyClicks(edit, "localhost:8888")
+    assert not hint.isVisible()  # not while typing
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)  # leaving the field
+    assert hint.isVisible()
+    assert hint.text().endswith(
+        "dd http:// or https:// at the start, for example http://localhost:8888"
+    )
+    assert hint.text().startswith("Add" if field == "druid" else "Endpoint: add")
+
+    section.test_button.click()  # nothing to reach without a scheme: no probe runs
+    assert section.test_button.isEnabled() and section.last_check is None
+    assert "needs http:// or https://" in section.result.text()
+    dialog.save_button.click()
+    assert dialog.isVisible() and not settings_file().exists()
+    assert "(for example http://localhost:8888)" in section.result.text()
+
+    edit.setText("ftp://localhost:8888")
+    assert "ftp:// is not supported" in hint.text()
+    edit.setText("http://localhost:8888")
+    assert not hint.isVisible()  # fixed: the hint goes at once
+
+
+def test_settings_opens_on_its_first_field_and_each_test_follows_its_fields(
+    qtbot: QtBot, open_dialog: Callable[[Settings], SettingsDialog]
+) -> None:
+    dialog = open_dialog(Settings())
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.database_url)
+
+    order = [QApplication.focusWidget()]
+    for _ in range(20):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget())
+    expected = [
+        dialog.database_url, dialog.database_password, dialog.database.test_button,
+        dialog.s3_bucket, dialog.s3_prefix, dialog.s3_endpoint, dialog.s3_region,
+        dialog.s3_profile, dialog.s3_path_style, dialog.s3_sse,  # KMS key: off without SSE-KMS
+        dialog.s3_access_key, dialog.s3_secret_key, dialog.s3.test_button,
+        dialog.druid_url, dialog.druid_username, dialog.druid_password,
+        dialog.druid_verify_tls, dialog.druid.test_button, dialog.desktop.theme,
+    ]
+    assert order[: len(expected)] == expected
+    dialog.druid.test_button.setFocus()
+    qtbot.keyClick(dialog.druid.test_button, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is dialog.druid_verify_tls
+
+
+def test_settings_with_a_field_set_by_the_environment_opens_on_the_next_one(
+    qtbot: QtBot, open_dialog: Callable[[Settings], SettingsDialog],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INGEST_DESK_DATABASE_URL", "postgresql+psycopg://ann@db/tasks")
+    dialog = open_dialog(Settings())
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.database_password)
+
+
+def test_secrets_kept_in_memory_are_named_in_the_window(qtbot: QtBot, window: MainWindow) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # restored by the memory_keyring fixture
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.keyring_note.isVisible, timeout=TEST_TIMEOUT_MS)
+    settle(qtbot)
+    dialog.druid_url.setText("http://127.0.0.1:8888")
+    dialog.druid_username.setText("admin")
+    qtbot.keyClicks(dialog.druid_password, "druid-secret")
+    dialog.save_button.click()
+    qtbot.waitUntil(dialog.offer.isVisible, timeout=TEST_TIMEOUT_MS)
+    settle(qtbot)
+    with qtbot.waitSignal(dialog.saved, timeout=TEST_TIMEOUT_MS):
+        dialog.offer.keep_button.click()
+    settle(qtbot)
+    assert "Restart Ingest Desk" in window.banner.text()
+    assert (
+        "The Druid password is kept in memory only until Ingest Desk closes (no OS keyring "
+        "here): enter it again in Settings after the next start."
+    ) in window.banner.text()
+    assert window.controller.settings.druid_username == "admin"
