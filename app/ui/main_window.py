@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.review = install_review_action(self.parts)  # answer or confirm a held task
         self.health = install_connection_health(self.parts)  # S3 and Druid in the status bar
         self.quit_guard = QuitGuard(self.parts)
+        self.empty_state.attach(controller)  # a store that did not open: why, Retry, local
         self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------
@@ -260,11 +261,18 @@ class MainWindow(QMainWindow):
         self.send_ready_action.setEnabled(self.controller.uploads())
         self.status.show_session(info)
         self.empty_state.show_session(info, have_samples=bool(sample_files()))
+        if info.database.instead_of:  # the shared store did not open: said while it lasts
+            self.setWindowTitle("Ingest Desk (this computer only, for now)")
+            self.show_banner(
+                f"Working on this computer only for now: {info.database.instead_of} could not "
+                "be reached. Tasks stay in the local store; the next start connects again.",
+                Tone.ATTENTION,
+            )
 
     @Slot(str)
     def _session_failed(self, message: str) -> None:
+        # The centre says why, with Retry (EmptyState); the status bar keeps it at hand.
         self.status.show_database_error(message)
-        self.failures.show_text(message)
 
     @Slot(object)
     def _feed_status(self, status: FeedStatus) -> None:
@@ -447,7 +455,10 @@ class MainWindow(QMainWindow):
         apply_theme_choice(saved.settings.theme)
         s3, druid = describe_connections(saved.settings)
         self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
-        if saved.database_changed:
+        if saved.database_changed and self.controller.retry_open():
+            # No store was open (it had failed): connect with the new settings now.
+            self.status.showMessage("Settings saved; connecting to the task database…", 6000)
+        elif saved.database_changed:
             self.show_banner(
                 "Settings saved. Restart Ingest Desk to connect to the new task database.",
                 Tone.ATTENTION,
