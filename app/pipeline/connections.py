@@ -123,6 +123,13 @@ def _server_named(url: str) -> str:
 
 def describe_store_failure(url: str, error: BaseException) -> ConnectionCheck:
     """Why the task database at `url` did not open, in the Settings Test's words."""
+    if url.startswith("sqlite") and isinstance(error, (StoreUnavailableError, OSError)):
+        reason = error.reason if isinstance(error, StoreUnavailableError) else error.strerror
+        return ConnectionCheck(
+            "database", Outcome.FAILED,
+            f"Cannot open {_server_named(url)}: {reason or type(error).__name__}",
+            "Check that its folder exists and that you may write there.",
+        )
     if isinstance(error, StoreUnavailableError):
         return cannot_connect(_server_named(url), error.reason)
     if isinstance(error, SchemaError):

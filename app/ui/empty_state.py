@@ -111,16 +111,17 @@ class EmptyState(QWidget):
         )
         hint = f"<p>{escape(problem.hint)}</p>" if problem.hint else ""
         local = (
-            "" if problem.local else
             "<p>You can retry, fix the connection in Settings, or work on this computer only "
             "for now (tasks stay in a local store; the settings do not change).</p>"
+            if problem.can_work_locally and not problem.local else ""
         )
         self._set_body(f"<p>{escape(problem.message)}</p>{hint}{local}{self._kept()}")
         self.samples_button.hide()
         self.problem_buttons.show()
         self.retry_button.setEnabled(True)
-        self.local_button.setEnabled(not problem.local)
-        self.local_button.setVisible(not problem.local)
+        # After "this computer only" failed too, it may be tried again (once the disk is fixed).
+        self.local_button.setEnabled(problem.can_work_locally)
+        self.local_button.setVisible(problem.can_work_locally)
 
     @Slot(int)
     def _waiting_changed(self, count: int) -> None:

@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
     def _session_failed(self, message: str) -> None:
         # The centre says why, with Retry (EmptyState); the status bar keeps it at hand.
         self.status.show_database_error(message)
+        self.status.show_connections(*describe_connections(self.controller.settings))
 
     @Slot(object)
     def _feed_status(self, status: FeedStatus) -> None:

@@ -25,7 +25,9 @@ class StoreProblem:
     message: str  # what failed and where: "Cannot connect to postgresql://…: the server refused…"
     hint: str  # what to check
     details: str  # the traceback, for Details… and bug reports
-    local: bool  # the embedded store (this computer only) failed, not the configured one
+    local: bool  # the store that failed is an embedded file on this computer
+    # The configured store is a shared one, so the embedded store is a way to go on meanwhile.
+    can_work_locally: bool
 
     @property
     def text(self) -> str:
@@ -61,7 +63,7 @@ class StoreOpening(QObject):
         self.busy = False
         self.local = False  # the session open now is the embedded one, for this run only
         self.problem: StoreProblem | None = None
-        self._attempt_local = False
+        self._attempt = (False, False)  # (embedded, shared configured) of the last open
 
     def configured_url(self, settings: Settings) -> str:
         """The store the settings (or the caller) name, as saved: no password."""
@@ -77,11 +79,12 @@ class StoreOpening(QObject):
         if self.busy:
             return False
         self.busy = True
-        self._attempt_local = local
         configured = self.configured_url(settings)
         url = self.local_url(settings) if local else configured
         interval = self._poll_interval_s
         instead_of = describe_database(configured).location if local else ""
+        embedded, shared = url.startswith("sqlite"), not configured.startswith("sqlite")
+        self._attempt = (embedded, shared)
 
         def open_store(context: WorkerContext[None]) -> OpenOutcome:
             try:
@@ -91,7 +94,9 @@ class StoreOpening(QObject):
             except Exception as exc:  # every reason is shown in plain words; the log has the rest
                 log.warning("the task database %s did not open", url, exc_info=True)
                 check = describe_store_failure(url, exc)
-                return StoreProblem(check.message, check.hint, traceback.format_exc(), local)
+                return StoreProblem(
+                    check.message, check.hint, traceback.format_exc(), embedded, shared
+                )
             if context.cancelled():  # the window closed meanwhile: no one will close it
                 session.close()
                 return None
@@ -110,7 +115,7 @@ class StoreOpening(QObject):
     @Slot(WorkerFailure)
     def _crashed(self, failure: WorkerFailure) -> None:
         """Not an error the store raised (those come back as a StoreProblem): a bug, logged."""
-        self._done(StoreProblem(failure.message, "", failure.details, self._attempt_local))
+        self._done(StoreProblem(failure.message, "", failure.details, *self._attempt))
 
     @Slot(object)
     def _done(self, outcome: OpenOutcome) -> None:

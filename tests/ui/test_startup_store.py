@@ -193,3 +193,43 @@ def test_settings_fixed_after_a_failure_connect_without_a_restart(
         assert ready.args[0].database.location == str(tmp_path / "fixed" / "tasks.sqlite3")
         assert not window.banner.isVisible()  # no "restart to connect": it connected
         _close(qtbot, window)
+
+
+def test_this_computer_only_failing_too_says_so_and_can_be_tried_again(
+    qtbot: QtBot, server: TempPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "data-is-a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # the embedded store cannot be made
+    window, _ = _failed_window(qtbot, Settings(), server.url)
+    empty = window.empty_state
+    with qtbot.waitSignal(window.controller.storeProblem, timeout=OPEN_MS) as failed:
+        qtbot.mouseClick(empty.local_button, Qt.MouseButton.LeftButton)
+    problem = failed.args[0]
+    assert problem.local and problem.can_work_locally
+    assert empty.heading.text() == "The task database on this computer did not open"
+    assert problem.message == (
+        f"Cannot open the embedded task database {blocker / 'ingest-desk' / 'tasks.sqlite3'}: "
+        "Not a directory"
+    )
+    assert problem.hint == "Check that its folder exists and that you may write there."
+    assert empty.local_button.isVisible() and empty.local_button.isEnabled()
+
+    blocker.unlink()  # fixed: the next try works
+    with qtbot.waitSignal(window.controller.sessionReady, timeout=OPEN_MS):
+        qtbot.mouseClick(empty.local_button, Qt.MouseButton.LeftButton)
+    _close(qtbot, window)
+
+
+def test_an_embedded_store_that_fails_offers_no_other_local_store(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "data-is-a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    window, problem = _failed_window(qtbot, Settings())  # the default: embedded
+    assert problem.local and not problem.can_work_locally
+    assert window.empty_state.heading.text() == "The task database on this computer did not open"
+    assert not window.empty_state.local_button.isVisible()
+    assert window.empty_state.retry_button.isVisible()
+    _close(qtbot, window)
