@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from psycopg import OperationalError as DriverError
+from sqlalchemy.exc import OperationalError
 
 from app.pipeline.connections import Outcome, describe_store_failure
 from app.pipeline.session import DeskSession
@@ -62,3 +64,20 @@ def test_an_unusable_url_says_which_part(url: str, reason: str) -> None:
     message, hint = _plain(url)
     assert message == f"Not a usable database URL: {reason}"
     assert "postgresql+psycopg://user@host:5432/database" in hint
+
+
+def test_an_unwrapped_driver_error_loses_its_wrapper_text() -> None:
+    """A failure after the store opened (registering this desk) reaches the mapping as
+    SQLAlchemy raised it: the issue's window showed that text as is."""
+    driver = DriverError(
+        'connection failed: connection to server at "10.0.0.5", port 5432 failed: '
+        "Connection refused\n\tIs the server running on that host and accepting TCP/IP "
+        "connections?"
+    )
+    error = OperationalError("SELECT 1", {}, driver)
+    assert "sqlalche.me" in str(error)  # what the mapping must not pass on
+    check = describe_store_failure("postgresql+psycopg://ann@10.0.0.5:5432/tasks", error)
+    assert check.message == (
+        "Cannot connect to the PostgreSQL server at 10.0.0.5:5432 (database tasks, user ann): "
+        "the server refused the connection (nothing is listening on that port)"
+    )
