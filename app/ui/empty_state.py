@@ -87,8 +87,15 @@ class EmptyState(QWidget):
         controller.storeProblem.connect(self.show_problem)
         controller.opening.started.connect(self.show_opening)
         controller.waiting.changed.connect(self._waiting_changed)
+        controller.sessionReady.connect(self._title)
         self.retryRequested.connect(controller.retry_open)
         self.localRequested.connect(controller.open_locally)
+
+    @Slot(object)
+    def _title(self, info: SessionInfo) -> None:
+        # The first task hides this page; the title (and the status bar) say it while it lasts.
+        if info.database.instead_of:
+            self.window().setWindowTitle("Ingest Desk (this computer only, for now)")
 
     @Slot(str)
     def show_opening(self, where: str) -> None:

@@ -261,13 +261,6 @@ class MainWindow(QMainWindow):
         self.send_ready_action.setEnabled(self.controller.uploads())
         self.status.show_session(info)
         self.empty_state.show_session(info, have_samples=bool(sample_files()))
-        if info.database.instead_of:  # the shared store did not open: said while it lasts
-            self.setWindowTitle("Ingest Desk (this computer only, for now)")
-            self.show_banner(
-                f"Working on this computer only for now: {info.database.instead_of} could not "
-                "be reached. Tasks stay in the local store; the next start connects again.",
-                Tone.ATTENTION,
-            )
 
     @Slot(str)
     def _session_failed(self, message: str) -> None:
