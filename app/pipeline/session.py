@@ -51,6 +51,9 @@ class DatabaseInfo:
     shared: bool
     label: str  # "Embedded SQLite" or "PostgreSQL"
     location: str  # file path or host/database, never a password
+    # Set when this run works on the embedded store because the configured one (named here)
+    # did not open: "this computer only, for now"; the saved settings still name that one.
+    instead_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,10 @@ def describe_database(url: str) -> DatabaseInfo:
         return DatabaseInfo(False, "Embedded SQLite", path)
     parts = urlsplit(url)
     host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: named as written, so the message can point at it
+        port = ":" + parts.netloc.rsplit(":", 1)[-1]
     return DatabaseInfo(True, "PostgreSQL", f"{host}{port}{parts.path}")
 
 

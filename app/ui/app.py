@@ -24,6 +24,7 @@ from app.ui.controller import DeskController
 from app.ui.crash import CrashReporter, setup_logging
 from app.ui.main_window import MainWindow
 from app.ui.resources import app_icon, resource_path
+from app.ui.single_instance import Handover, InstanceServer, bring_to_front, hand_over
 from app.ui.task_model import TaskTableModel
 from app.ui.theme import install_theme
 from app.ui.workers import WorkerFailure
@@ -76,12 +77,35 @@ class FileOpenForwarder(QObject):
         return super().eventFilter(watched, event)
 
 
-def run_gui(paths: Sequence[str] = ()) -> int:
-    """Open the window; `paths` (from "Open with" or the command line) become tasks."""
+@dataclass(frozen=True, slots=True)
+class Gui:
+    """A started window, with the listener that takes later launches' files."""
+
+    app: QApplication
+    window: MainWindow
+    instances: InstanceServer
+
+
+def open_gui(paths: Sequence[str] = ()) -> Gui | int:
+    """Hand `paths` to the window already running (then an exit code), or open this one."""
     log_path = setup_logging(log_dir())
     reporter = CrashReporter(log_path)
     reporter.install()
     app = create_application(sys.argv[:1])
+    files = [Path(path) for path in paths]
+    handed = hand_over(files)
+    if handed is Handover.DELIVERED:
+        log.info("handed %d file(s) to the running Ingest Desk", len(files))
+        return 0
+    if handed is Handover.NO_ANSWER:
+        print(
+            "Ingest Desk is already running but did not answer; bring its window to the front "
+            "and add the files there, or try again in a moment.",
+            file=sys.stderr,
+        )
+        return 1
+    instances = InstanceServer()
+    instances.listen()  # if it cannot, later launches open their own window, as before
     try:
         settings = load_settings()
     except ValidationError as exc:
@@ -89,14 +113,31 @@ def run_gui(paths: Sequence[str] = ()) -> int:
         return 2
     install_theme(settings.theme)
     window = build_window(settings)
+    instances.setParent(window)
     app.installEventFilter(FileOpenForwarder(window))
     window.show()
     window.controller.start()
-    if paths:
-        # Queued by the controller until the task database is open.
-        window.add_paths([Path(path) for path in paths])
+    instances.pathsReceived.connect(lambda handed: _take_over(window, handed))
+    if files:
+        # Kept by the controller until the task database is open.
+        window.add_paths(files)
     log.info("Ingest Desk %s started", __version__)
-    return app.exec()
+    return Gui(app, window, instances)
+
+
+def _take_over(window: MainWindow, paths: list[Path]) -> None:
+    bring_to_front(window)
+    if paths:
+        window.add_paths(paths)
+
+
+def run_gui(paths: Sequence[str] = ()) -> int:
+    """Open the window; `paths` (from "Open with" or the command line) become tasks. With a
+    window already running for this user, hand it the paths and return at once."""
+    gui = open_gui(paths)
+    if isinstance(gui, int):
+        return gui
+    return gui.app.exec()
 
 
 @dataclass(frozen=True, slots=True)

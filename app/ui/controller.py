@@ -20,11 +20,11 @@ from app.pipeline.session import DeskSession, SessionInfo, TaskUpdate
 from app.pipeline.steps.base import Carry, Pool, TransferProgress, ValidationProgress
 from app.pipeline.tasks import OWNER_LEASE
 from app.pipeline.timeline import Timeline, load_timeline
-from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
 from app.ui.follow_loop import FollowLoop
 from app.ui.report_loader import ReportLoader
 from app.ui.running_work import RunningWork, WorkKind
+from app.ui.store_opening import StoreOpening, StoreProblem, WaitingFiles
 from app.ui.task_model import TaskTableModel
 from app.ui.workers import (
     Worker,
@@ -43,13 +43,12 @@ _PAST_VALIDATION = frozenset(
 )
 
 
-
-
 class DeskController(QObject):
     """The window's single door to the pipeline: operations run on workers, never on the GUI."""
 
     sessionReady = Signal(SessionInfo)
-    sessionFailed = Signal(str)
+    sessionFailed = Signal(str)  # the StoreProblem's text
+    storeProblem = Signal(object)  # StoreProblem: what failed, a hint, whether it was local
     refused = Signal(list)  # list[Refusal]
     notice = Signal(str)
     taskValidated = Signal(RunResult)  # a run of a task's steps ended (validated or further)
@@ -76,10 +75,13 @@ class DeskController(QObject):
         self.settings = settings
         self.model = model
         self.workers = WorkerPool(self)
-        self._database_url = database_url
-        self._poll_interval_s = poll_interval_s
         self._session: DeskSession | None = None
-        self._waiting_paths: list[Path] = []
+        self.waiting = WaitingFiles(self)  # files added before a store opened
+        self.opening = StoreOpening(
+            self.workers, database_url=database_url, poll_interval_s=poll_interval_s, parent=self
+        )
+        self.opening.opened.connect(self._on_session)
+        self.opening.failed.connect(self._on_session_failed)
         # Every worker that belongs to a task: its runs, follows and Druid reads.
         self.running = RunningWork(self)
         self._druid_again: dict[str, Task] = {}  # asked again while a read was running
@@ -98,19 +100,16 @@ class DeskController(QObject):
     # -- session -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        settings, url, interval = self.settings, self._database_url, self._poll_interval_s
+        """Open the store the settings name; `sessionReady` or `sessionFailed` follows."""
+        self.opening.open(self.settings)
 
-        def open_session(_: WorkerContext[None]) -> DeskSession:
-            # The settings file holds the URL without its password; the keyring holds that.
-            target = database_url_with_password(url or settings.effective_database_url)
-            return DeskSession.open(settings, database_url=target, poll_interval_s=interval)
+    def retry_open(self) -> bool:
+        """Try the configured store again (with the settings as they are now)."""
+        return self._session is None and self.opening.open(self.settings)
 
-        self.workers.start(
-            "open the task database",
-            open_session,
-            on_finished=self._on_session,
-            on_failed=self._on_session_failed,
-        )
+    def open_locally(self) -> bool:
+        """Open the embedded store on this computer for this run; the settings stay as saved."""
+        return self._session is None and self.opening.open(self.settings, local=True)
 
     @Slot(object)
     def _on_session(self, session: DeskSession) -> None:
@@ -120,13 +119,20 @@ class DeskController(QObject):
         session.watch(self._feedUpdate.emit, self._feedStatus.emit)
         self.sessionReady.emit(session.info)
         self.follow_loop.start(session)
-        waiting, self._waiting_paths = self._waiting_paths, []
+        waiting = self.waiting.take(ask=False)
         if waiting:
             self.add_paths(waiting)
 
-    @Slot(WorkerFailure)
-    def _on_session_failed(self, failure: WorkerFailure) -> None:
-        self.sessionFailed.emit(f"Could not open the task database: {failure.message}")
+    @Slot(object)
+    def _on_session_failed(self, problem: StoreProblem) -> None:
+        self.storeProblem.emit(problem)
+        self.sessionFailed.emit(problem.text)
+
+    def hold(self, paths: list[Path], *, ask: bool) -> None:
+        """Keep files added before a store opened, for whichever opens (`ask`: the drop goes
+        through the ingest dialog then)."""
+        self.waiting.hold(paths, ask=ask)
+        self.notice.emit(self.waiting.notice(opening_failed=self.opening.problem is not None))
 
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Cancel our work, wait for it (bounded), then close the feed, heartbeat and store."""
@@ -150,8 +156,7 @@ class DeskController(QObject):
         """
         session = self._session
         if session is None:
-            self._waiting_paths.extend(paths)
-            self.notice.emit("Opening the task database; your files will follow.")
+            self.hold(paths, ask=False)
             return
         pipeline = session.pipeline
 

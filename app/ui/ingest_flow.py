@@ -29,7 +29,6 @@ class IngestFlow(QObject):
         super().__init__(parent)
         self._controller = controller
         self._parent = parent
-        self._waiting: list[Path] = []
         self.dialog: IngestDialog | None = None
         controller.sessionReady.connect(self._session_ready)
 
@@ -39,8 +38,7 @@ class IngestFlow(QObject):
         controller = self._controller
         session = controller.session
         if session is None:
-            self._waiting.extend(paths)
-            controller.notice.emit("Opening the task database; your files will follow.")
+            controller.hold(paths, ask=True)  # kept for whichever store opens, then asked
             return
         settings, store = controller.settings, session.store
 
@@ -55,7 +53,7 @@ class IngestFlow(QObject):
 
     @Slot(object)
     def _session_ready(self, _info: object) -> None:
-        waiting, self._waiting = self._waiting, []
+        waiting = self._controller.waiting.take(ask=True)
         if waiting:
             self.start(waiting)
 

@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.review = install_review_action(self.parts)  # answer or confirm a held task
         self.health = install_connection_health(self.parts)  # S3 and Druid in the status bar
         self.quit_guard = QuitGuard(self.parts)
+        self.empty_state.attach(controller)  # a store that did not open: why, Retry, local
         self.ingest_flow = IngestFlow(controller, self)  # a drop asks before it adds tasks
 
     # -- construction --------------------------------------------------------------------------
@@ -270,8 +271,9 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _session_failed(self, message: str) -> None:
+        # The centre says why, with Retry (EmptyState); the status bar keeps it at hand.
         self.status.show_database_error(message)
-        self.failures.show_text(message)
+        self.status.show_connections(*describe_connections(self.controller.settings))
 
     @Slot(object)
     def _feed_status(self, status: FeedStatus) -> None:
@@ -460,7 +462,10 @@ class MainWindow(QMainWindow):
         s3, druid = describe_connections(saved.settings)
         self.status.show_connections(s3, druid, pending_restart=saved.restart_needed)
         held = f" {held_sentence(saved.held_in_memory)}" if saved.held_in_memory else ""
-        if saved.database_changed:
+        if saved.database_changed and self.controller.retry_open():
+            # No store was open (it had failed): connect with the new settings now.
+            self.status.showMessage("Settings saved; connecting to the task database…" + held, 6000)
+        elif saved.database_changed:
             self.show_banner(
                 "Settings saved. Restart Ingest Desk to connect to the new task database."
                 + held,

@@ -44,7 +44,15 @@ class DeskStatusBar(QStatusBar):
 
     def show_session(self, info: SessionInfo) -> None:
         db = info.database
-        if db.shared:
+        self.database.setStyleSheet("")  # an earlier failure's colour
+        if db.instead_of:
+            self.database.setText("This computer only (for now)")
+            self.database.setStyleSheet(f"color: {TONE_COLORS[Tone.ATTENTION]};")
+            self.database.setToolTip(
+                f"The shared task database {db.instead_of} could not be reached; this run keeps "
+                f"tasks in {db.location}. The next start connects to the shared one again."
+            )
+        elif db.shared:
             self.database.setText(f"PostgreSQL: {db.location}")
             self.database.setToolTip("Shared task store: every client sees every task.")
         else:
@@ -80,6 +88,7 @@ class DeskStatusBar(QStatusBar):
         self.database.setText("Database: unavailable")
         self.database.setStyleSheet(f"color: {TONE_COLORS[Tone.ERROR]};")
         self.database.setToolTip(message)
+        self.show_feed_status(FeedStatus.STOPPED)  # nothing to follow until a store opens
 
     def show_feed_status(self, status: FeedStatus) -> None:
         text, tone = _FEED_TEXT[status]
