@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from app.domain.tasks import Task
 from app.domain.validation import StagingResult
 from app.pipeline import choices as chosen
 from app.pipeline.moves import StepFailed, StepStopped
-from app.pipeline.staged import TaskFiles
+from app.pipeline.staged import StagingArea
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.services.settings import Settings
 
@@ -21,12 +20,12 @@ class StageStep:
     name = "stage"
     pool = Pool.CPU
 
-    def __init__(self, settings: Settings, work_dir: Path) -> None:
+    def __init__(self, settings: Settings, staging: StagingArea) -> None:
         self._settings = settings
-        self._work_dir = work_dir
+        self._staging = staging
 
     def run(self, task: Task, job: Job) -> StepOutcome:
-        staging = TaskFiles.for_task(self._work_dir, task.id).load_staging()
+        staging = self._staging.files(task.id).load_staging()
         if staging is None:
             staging = self._restage(task, job)
         return StepOutcome(task, "Staged.", replace(job.carry, staging=staging))
@@ -38,7 +37,7 @@ class StageStep:
         from app.services.validation import ScanCancelledError  # noqa: PLC0415
 
         assert job.path is not None, "the runner only stages where the file is"
-        files = TaskFiles.for_task(self._work_dir, task.id)
+        files = self._staging.files(task.id)
         # Without the run's options, the same defaults the validation step used when it staged.
         own = chosen.task_choices(task)
         read = job.options.read or chosen.read_options(own, self._settings)
@@ -46,7 +45,7 @@ class StageStep:
         source = open_source(job.path, read)
         try:
             _outcome, staging = validate_and_stage(
-                source, validate, files.folder, task.id,
+                source, validate, files.prepare(), task.id,
                 StagingOptions.from_settings(self._settings), cancelled=job.cancelled,
             )
         except ScanCancelledError as stop:
@@ -56,4 +55,6 @@ class StageStep:
         if staging is None:
             raise StepFailed(f"{job.path.name} no longer validates; it cannot be uploaded.")
         files.save_staging(staging)
+        files.seal()
+        self._staging.tidy_quietly()
         return staging
