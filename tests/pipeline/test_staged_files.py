@@ -20,7 +20,15 @@ from app.pipeline.staged import StagingArea, TaskFiles
 from app.pipeline.steps import upload
 from app.services.settings import Settings
 from app.services.store import TaskStore
-from tests.pipeline.test_pipeline_steps import FAST, Desk, ServingDruid, make_desk, write_source
+from tests.pipeline.test_pipeline_steps import (
+    FAST,
+    Desk,
+    Killed,
+    ServingDruid,
+    kill_at,
+    make_desk,
+    write_source,
+)
 from tests.storage.conftest import MotoServer
 
 NO_WAIT = IngestOptions(poll_interval_s=0.01, wait=False)  # stops once Druid accepted the task
@@ -68,6 +76,29 @@ def test_a_folder_an_older_version_left_open_is_made_private(tmp_path: Path) -> 
     assert (mode(work), mode(work / "t1"), mode(work / "t1" / "spec.json")) == (0o700,) * 2 + (
         0o600,
     )
+
+
+@posix_only
+def test_a_resumed_upload_makes_the_files_an_older_version_left_private(
+    tmp_path: Path, moto: MotoServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = make_desk(tmp_path, moto.endpoint, bucket)
+    task = desk.task()
+    kill_at(monkeypatch, "uploading")
+    with pytest.raises(Killed):
+        desk.run(task)
+    # As an older version left them: open folders, files every user can read.
+    left = folder(desk, task)
+    for path in (desk.pipeline.staging.work_dir, left):
+        path.chmod(0o755)
+    for path in left.iterdir():
+        path.chmod(0o644)
+    kill_at(monkeypatch, "submitted")  # the rerun takes the staged file up again, then stops
+    with pytest.raises(Killed):
+        desk.run(desk.store.tasks.get(task.id))
+    assert (mode(desk.pipeline.staging.work_dir), mode(left)) == (0o700, 0o700)
+    assert {p.name: mode(p) for p in left.iterdir()} == {p.name: 0o600 for p in left.iterdir()}
+    desk.store.close()
 
 
 def test_without_posix_modes_the_files_are_written_as_they_are(

@@ -8,7 +8,7 @@ from app.domain.tasks import Task
 from app.domain.validation import StagingResult
 from app.pipeline import choices as chosen
 from app.pipeline.moves import StepFailed, StepStopped
-from app.pipeline.staged import StagingArea
+from app.pipeline.staged import StagingArea, TaskFiles
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.services.settings import Settings
 
@@ -25,19 +25,22 @@ class StageStep:
         self._staging = staging
 
     def run(self, task: Task, job: Job) -> StepOutcome:
-        staging = self._staging.files(task.id).load_staging()
+        files = self._staging.files(task.id)
+        # Private before it is used: an older version left the folder 0755 and its files 0644.
+        files.prepare()
+        staging = files.load_staging()
         if staging is None:
-            staging = self._restage(task, job)
+            staging = self._restage(task, job, files)
+        files.seal()
         return StepOutcome(task, "Staged.", replace(job.carry, staging=staging))
 
-    def _restage(self, task: Task, job: Job) -> StagingResult:
+    def _restage(self, task: Task, job: Job, files: TaskFiles) -> StagingResult:
         # Polars and PyArrow load with the first file, not with the window.
         from app.services.reading import open_source  # noqa: PLC0415
         from app.services.staging import StagingOptions, validate_and_stage  # noqa: PLC0415
         from app.services.validation import ScanCancelledError  # noqa: PLC0415
 
         assert job.path is not None, "the runner only stages where the file is"
-        files = self._staging.files(task.id)
         # Without the run's options, the same defaults the validation step used when it staged.
         own = chosen.task_choices(task)
         read = job.options.read or chosen.read_options(own, self._settings)
@@ -45,7 +48,7 @@ class StageStep:
         source = open_source(job.path, read)
         try:
             _outcome, staging = validate_and_stage(
-                source, validate, files.prepare(), task.id,
+                source, validate, files.folder, task.id,
                 StagingOptions.from_settings(self._settings), cancelled=job.cancelled,
             )
         except ScanCancelledError as stop:
@@ -55,6 +58,5 @@ class StageStep:
         if staging is None:
             raise StepFailed(f"{job.path.name} no longer validates; it cannot be uploaded.")
         files.save_staging(staging)
-        files.seal()
         self._staging.tidy_quietly()
         return staging
