@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs everything Ingest Desk needs on a fresh Debian/Ubuntu machine (or reuses what is there):
 # system libraries for Qt, a PostgreSQL server for the tests, and a virtualenv with the project.
+# Quiet and quick once done: pip runs only when pyproject.toml, these scripts or the Python
+# changed (see install_state.sh); its output goes to .venv/bootstrap.log, shown if it fails.
 # Usage: scripts/bootstrap.sh [app|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PURPOSE="${1:-app}"
 PY="${PYTHON:-python3}"
+# shellcheck source=install_state.sh
+. scripts/install_state.sh
 
 need_apt=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+libs="$(ldconfig -p 2>/dev/null || true)"
+have_lib() { grep -qF "$1" <<<"$libs"; }
 # Qt's xcb/offscreen platform plugins and fonts.
 for pair in "libEGL.so.1:libegl1" "libGL.so.1:libgl1" "libxkbcommon.so.0:libxkbcommon0" \
             "libfontconfig.so.1:libfontconfig1" "libdbus-1.so.3:libdbus-1-3" \
@@ -24,7 +29,9 @@ if [ "$PURPOSE" = "test" ]; then
     need_apt+=(postgresql)
   fi
 fi
-"$PY" -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "bootstrap: installing system packages: ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -35,10 +42,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if [ "$PURPOSE" = "test" ]; then
-  # The test suite also builds and runs the PyInstaller bundle.
-  .venv/bin/python -m pip install -q -e ".[test,package]"
-else
-  .venv/bin/python -m pip install -q -e .
+needs_install "$PURPOSE" || exit 0
+# The test suite also builds and runs the PyInstaller bundle.
+target="."; [ "$PURPOSE" = "test" ] && target=".[test,package]"
+echo "bootstrap: installing Ingest Desk into .venv ($PURPOSE; first run, or its setup changed)" >&2
+log=.venv/bootstrap.log
+if ! { .venv/bin/python -m pip install -q --upgrade pip \
+       && .venv/bin/python -m pip install -q -e "$target"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "bootstrap: the install failed (output above, also in $log)" >&2
+  exit 1
 fi
+mark_installed "$PURPOSE"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything and starts the Ingest Desk window.
+# Installs what is missing (on the first run, or when the setup changed) and starts the window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh app

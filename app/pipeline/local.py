@@ -314,6 +314,11 @@ class LocalPipeline:
             task_id, "Cancelled by the user.", self._runner.connections
         )
 
+    def remove(self, task_id: str) -> None:
+        """The user removed the task from the view: its staged files on this desk go now if it
+        has ended, else once it ends (blocking: reads the store)."""
+        self._runner.staging.removed(task_id)
+
     def retry(self, task_id: str) -> Task:
         """Back to the queue for a fresh attempt; the caller then runs it again.
 

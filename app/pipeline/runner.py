@@ -12,7 +12,7 @@ from app.domain.tasks import Task, TaskState
 from app.domain.validation import StagingResult, ValidationReport
 from app.pipeline.choices import IngestOptions
 from app.pipeline.moves import StepCancelled, StepFailed, StepStopped, TaskMoves
-from app.pipeline.staged import default_work_dir
+from app.pipeline.staged import StagingArea, default_work_dir
 from app.pipeline.steps.base import (
     CancelCheck,
     Carry,
@@ -76,9 +76,10 @@ class Runner:
         self._connections = connections
         work_dir = work_dir or default_work_dir()
         self.moves = TaskMoves(store, client_id)
+        self.staging = StagingArea(work_dir, store.tasks.find, settings.staging_cap_mb << 20)
         self._stage: Step | None = None
         if connections is None:
-            validate = ValidateStep(self.moves, settings, work_dir)
+            validate = ValidateStep(self.moves, settings, self.staging)
             # The state -> step table: a new step or state goes here (and in domain.tasks).
             self._table: dict[TaskState, Step] = dict.fromkeys(_LOCAL_STATES, validate)
         else:
@@ -99,8 +100,8 @@ class Runner:
         def gate(task: Task, options: IngestOptions) -> UploadGate:
             return UploadGate(store, connections, task, options)
 
-        validate = ValidateStep(self.moves, settings, work_dir, gate)
-        self._stage = StageStep(settings, work_dir)
+        validate = ValidateStep(self.moves, settings, self.staging, gate)
+        self._stage = StageStep(settings, self.staging)
         return {
             **dict.fromkeys(_LOCAL_STATES, validate),
             # Valid on a desk without S3 and Druid: validated and staged again, then uploaded.
@@ -108,7 +109,7 @@ class Runner:
             TaskState.UPLOADING: UploadStep(store, self.moves, connections),
             TaskState.SUBMITTING: SubmitStep(store, self.moves, connections, work_dir),
             TaskState.INGESTING: FollowStep(store, self.moves, connections),
-            TaskState.VERIFYING: VerifyStep(store, self.moves, connections),
+            TaskState.VERIFYING: VerifyStep(store, self.moves, connections, self.staging),
         }
 
     @property

@@ -1,15 +1,22 @@
-"""What a task leaves on this desk between steps: the staging file, its figures, its Druid spec."""
+"""What a task leaves on this desk between steps: the staging file, its figures, its Druid spec.
+
+The files hold the user's rows, so they are kept private (folders 0700, files 0600), removed when
+the task succeeds or is removed, and the folder is held under a size cap (see StagingArea).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.domain.tasks import Task, TaskState
 from app.domain.validation import ColumnType, StagingPart, StagingResult
 from app.services.settings import data_dir
 
@@ -34,6 +41,26 @@ def default_work_dir() -> Path:
     return data_dir() / "staging"
 
 
+# Windows has no POSIX modes (os.chmod only flips read-only there); a profile's folders are
+# already its user's alone through their ACLs, so there the modes are left as they are.
+_POSIX_MODES = os.name != "nt"
+_REMOVED_MARKER = ".removed"
+
+
+def private_folder(path: Path) -> Path:
+    """`path` created if missing, readable by this user only (also when an older version or the
+    umask made it 0755)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if _POSIX_MODES:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    if _POSIX_MODES:
+        path.chmod(0o600)
+
+
 @dataclass(frozen=True, slots=True)
 class TaskFiles:
     """The per-task folder: deterministic, so a rerun after a crash finds what the last run left."""
@@ -43,6 +70,51 @@ class TaskFiles:
     @classmethod
     def for_task(cls, work_dir: Path, task_id: str) -> TaskFiles:
         return cls(work_dir / task_id)
+
+    @property
+    def task_id(self) -> str:
+        return self.folder.name
+
+    def prepare(self) -> Path:
+        """The folder, private, before anything is written into it; a task that runs again is no
+        longer a removed one."""
+        private_folder(self.folder.parent)
+        private_folder(self.folder)
+        (self.folder / _REMOVED_MARKER).unlink(missing_ok=True)
+        return self.folder
+
+    def seal(self) -> None:
+        """Every file in the folder readable by this user only. The staging writers create their
+        parts with the default mode; the folder (0700) guards them until this runs."""
+        for path in self._files():
+            private_file(path)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def mark_removed(self) -> None:
+        """Removed while it may still run: the files go once the task has ended."""
+        if self.folder.is_dir():
+            (self.folder / _REMOVED_MARKER).touch()
+
+    @property
+    def removed(self) -> bool:
+        return (self.folder / _REMOVED_MARKER).exists()
+
+    def size(self) -> int:
+        total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue  # removed meanwhile (a part replaced by its final name)
+        return total
+
+    def _files(self) -> Iterator[Path]:
+        try:
+            yield from (p for p in self.folder.iterdir() if p.is_file())
+        except OSError:
+            return
 
     @property
     def staging_json(self) -> Path:
@@ -110,7 +182,118 @@ class TaskFiles:
 
 def _write_atomically(target: Path, text: str) -> None:
     # Replaced only once complete: a kill mid-write must not leave a half record to trust.
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent.parent)
+    private_folder(target.parent)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(text, encoding="utf-8")
+    private_file(partial)
     partial.replace(target)
+
+
+TaskLookup = Callable[[str], Task | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Tidied:
+    """What a tidy-up removed (task ids) and the bytes the staging folder still holds."""
+
+    removed: tuple[str, ...]
+    bytes_kept: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    files: TaskFiles
+    task: Task | None  # None: not in this store (another database, or deleted)
+    size: int
+
+    @property
+    def evictable(self) -> bool:
+        return self.task is None or self.task.state.is_terminal
+
+    @property
+    def eviction_order(self) -> tuple[int, float]:
+        """Folders no task in this store owns first (by age), then tasks by when they ended."""
+        if self.task is None:
+            try:
+                return (0, self.files.folder.stat().st_mtime)
+            except OSError:
+                return (0, 0.0)
+        return (1, (self.task.finished_at or self.task.updated_at).timestamp())
+
+
+class StagingArea:
+    """This desk's staging folder: one private folder per task.
+
+    A task's files go when it succeeds (after verification) or is removed. A failed task's stay
+    for a retry until the folder passes `cap_bytes`; then the files of the tasks that ended
+    longest ago go first (a folder of a task this store does not know, before them). A task that
+    has not ended keeps its files whatever the size: the store's state says so, so a task
+    another desk on this machine runs is safe too.
+    """
+
+    def __init__(self, work_dir: Path, find_task: TaskLookup, cap_bytes: int) -> None:
+        self.work_dir = work_dir
+        self._find = find_task
+        self.cap_bytes = cap_bytes
+
+    def files(self, task_id: str) -> TaskFiles:
+        return TaskFiles.for_task(self.work_dir, task_id)
+
+    def succeeded(self, task_id: str) -> None:
+        self.files(task_id).discard()
+
+    def removed(self, task_id: str) -> None:
+        """The user removed the task: its files go now if it has ended, else once it ends."""
+        files = self.files(task_id)
+        task = self._find(task_id)
+        if task is None or task.state.is_terminal:
+            files.discard()
+        else:
+            files.mark_removed()
+
+    def tidy(self) -> Tidied:
+        """Remove what no task needs (a succeeded task's files, an ended removed one's, an ended
+        task's empty folder), then, past the cap, the files of the tasks that ended first."""
+        held: list[_Held] = []
+        gone: list[str] = []
+        for files in self._folders():
+            task = self._find(files.task_id)
+            size = files.size()
+            if task is not None and task.state.is_terminal and (
+                task.state is TaskState.SUCCEEDED or files.removed or size == 0
+            ):
+                files.discard()
+                gone.append(files.task_id)
+            else:
+                held.append(_Held(files, task, size))
+        total = sum(h.size for h in held)
+        for victim in sorted((h for h in held if h.evictable), key=lambda h: h.eviction_order):
+            if total <= self.cap_bytes:
+                break
+            # Asked again just before: a retry may have started the task since the first look.
+            latest = self._find(victim.files.task_id)
+            if latest is not None and not latest.state.is_terminal:
+                continue
+            victim.files.discard()
+            gone.append(victim.files.task_id)
+            total -= victim.size
+        if gone:
+            log.info("staging folder: removed the files of %d task(s)", len(gone))
+        return Tidied(tuple(gone), total)
+
+    def tidy_quietly(self) -> None:
+        """tidy() for the steps: housekeeping never fails the task that asked for it."""
+        try:
+            self.tidy()
+        except Exception:  # a store or disk hiccup here is retried at the next staging
+            log.exception("could not tidy the staging folder %s", self.work_dir)
+
+    def _folders(self) -> Iterator[TaskFiles]:
+        try:
+            entries = sorted(self.work_dir.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_dir() and not entry.name.startswith("."):
+                yield TaskFiles(entry)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     staging_format: Literal["ndjson.gz", "parquet"] = "ndjson.gz"
     staging_part_mb: int = Field(default=256, ge=1)
+    # The staging folder keeps failed tasks' files for a retry up to this size; past it, those
+    # of the tasks that ended first are removed (a task still running keeps its files).
+    staging_cap_mb: int = Field(default=5120, ge=1)
     # Guards against decompression bombs: the most a compressed input may expand to.
     max_expanded_mb: int = Field(default=4096, ge=1)
     # A workbook's sheets are held in memory while read (up to 5 bytes per byte of sheet XML),

@@ -348,6 +348,12 @@ class DeskController(QObject):
             on_failed=self._on_failed,
         )
 
+    def remove(self, task_id: str) -> None:
+        """The task left the view: its staged copy on this desk goes (once it has ended)."""
+        if self._session is not None:
+            pipeline = self._session.pipeline
+            self.workers.start("remove staged files", lambda _ctx: pipeline.remove(task_id))
+
     def retry(self, task_id: str) -> None:
         session = self._session
         task = self.model.task_by_id(task_id)

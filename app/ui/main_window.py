@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
         task = self.selected_task()
         if task is not None and self.model.hide_task(task.id):
             self.hidden.add(task.id)
+            self.controller.remove(task.id)
             self.status.showMessage(
                 f"Removed {task.file_name} from this view; its history stays in the store.", 6000
             )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from app.domain.tasks import Task
 from app.domain.validation import StagingResult
 from app.pipeline import choices as chosen
 from app.pipeline.moves import StepFailed, StepStopped
-from app.pipeline.staged import TaskFiles
+from app.pipeline.staged import StagingArea, TaskFiles
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.services.settings import Settings
 
@@ -21,24 +20,27 @@ class StageStep:
     name = "stage"
     pool = Pool.CPU
 
-    def __init__(self, settings: Settings, work_dir: Path) -> None:
+    def __init__(self, settings: Settings, staging: StagingArea) -> None:
         self._settings = settings
-        self._work_dir = work_dir
+        self._staging = staging
 
     def run(self, task: Task, job: Job) -> StepOutcome:
-        staging = TaskFiles.for_task(self._work_dir, task.id).load_staging()
+        files = self._staging.files(task.id)
+        # Private before it is used: an older version left the folder 0755 and its files 0644.
+        files.prepare()
+        staging = files.load_staging()
         if staging is None:
-            staging = self._restage(task, job)
+            staging = self._restage(task, job, files)
+        files.seal()
         return StepOutcome(task, "Staged.", replace(job.carry, staging=staging))
 
-    def _restage(self, task: Task, job: Job) -> StagingResult:
+    def _restage(self, task: Task, job: Job, files: TaskFiles) -> StagingResult:
         # Polars and PyArrow load with the first file, not with the window.
         from app.services.reading import open_source  # noqa: PLC0415
         from app.services.staging import StagingOptions, validate_and_stage  # noqa: PLC0415
         from app.services.validation import ScanCancelledError  # noqa: PLC0415
 
         assert job.path is not None, "the runner only stages where the file is"
-        files = TaskFiles.for_task(self._work_dir, task.id)
         # Without the run's options, the same defaults the validation step used when it staged.
         own = chosen.task_choices(task)
         read = job.options.read or chosen.read_options(own, self._settings)
@@ -56,4 +58,5 @@ class StageStep:
         if staging is None:
             raise StepFailed(f"{job.path.name} no longer validates; it cannot be uploaded.")
         files.save_staging(staging)
+        self._staging.tidy_quietly()
         return staging

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Protocol
 
 from app.domain.store import TaskPatch
@@ -20,7 +19,7 @@ from app.domain.validation import StagingResult, ValidationIssue, ValidationRepo
 from app.pipeline import choices as chosen
 from app.pipeline.choices import IngestOptions
 from app.pipeline.moves import TaskMoves
-from app.pipeline.staged import TaskFiles
+from app.pipeline.staged import StagingArea
 from app.pipeline.steps.base import Carry, Job, Pool, StepOutcome, ValidationProgress
 from app.pipeline.summary import summarise
 from app.services.reading import UnreadableFileError
@@ -62,13 +61,13 @@ class ValidateStep:
         self,
         moves: TaskMoves,
         settings: Settings,
-        work_dir: Path,
+        staging: StagingArea,
         gate_factory: GateFactory | None = None,
     ) -> None:
         """Without `gate_factory` (no S3 and Druid) files are validated, not staged."""
         self._moves = moves
         self._settings = settings
-        self._work_dir = work_dir
+        self._staging = staging
         self._gate_factory = gate_factory
 
     def run(self, task: Task, job: Job) -> StepOutcome:
@@ -123,15 +122,17 @@ class ValidateStep:
                     source, options, progress=progress, cancelled=progress.should_stop
                 )
                 return _Checked(outcome.report, outcome.bad_rows, None)
-            files = TaskFiles.for_task(self._work_dir, task.id)
+            files = self._staging.files(task.id)
             # The staging file is named after the task, so a rerun overwrites, never adds.
             outcome, staging = validate_and_stage(
-                source, options, files.folder, task.id,
+                source, options, files.prepare(), task.id,
                 StagingOptions.from_settings(self._settings),
                 progress=progress, cancelled=progress.should_stop,
             )
             if staging is not None:
                 files.save_staging(staging)
+                files.seal()
+                self._staging.tidy_quietly()
             return _Checked(outcome.report, outcome.bad_rows, staging)
         finally:
             source.close()

@@ -9,6 +9,7 @@ from app.domain.store import TaskPatch
 from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
 from app.pipeline.moves import StepStopped, TaskMoves
 from app.pipeline.remote_connections import Connections
+from app.pipeline.staged import StagingArea
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.pipeline.steps.remote_errors import translated
 from app.services.druid import DruidClient, DruidSqlError
@@ -42,10 +43,13 @@ class VerifyStep:
     name = "verify"
     pool = Pool.NETWORK
 
-    def __init__(self, store: TaskStore, moves: TaskMoves, connections: Connections) -> None:
+    def __init__(
+        self, store: TaskStore, moves: TaskMoves, connections: Connections, staging: StagingArea
+    ) -> None:
         self._store = store
         self._moves = moves
         self._druid = connections.druid
+        self._staging = staging
 
     def run(self, task: Task, job: Job) -> StepOutcome:
         with translated():
@@ -87,6 +91,8 @@ class VerifyStep:
                     task, TaskState.SUCCEEDED, message,
                     TaskPatch(rows_ingested=stats.processed, validation_summary=message),
                 )
+                # Proven in Druid: the staged copy of the user's rows has no further use here.
+                self._staging.succeeded(task.id)
                 return StepOutcome(ended, message, job.carry)
             if time.monotonic() > deadline:
                 what = "before" if task.mode is IngestMode.APPEND else "replaced"
