@@ -23,7 +23,7 @@ from app.pipeline.choices import (
     choices_from_template,
     ingest_options,
 )
-from app.pipeline.doctor import run_checks
+from app.pipeline.doctor import check_uploads, run_checks
 from app.pipeline.intake import file_sha256
 from app.pipeline.runner import RunResult
 from app.pipeline.session import ClientRole, DeskSession
@@ -279,9 +279,14 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
 
 
 @click.command("doctor")
-def doctor_command() -> None:
+@click.option("--abort-uploads", is_flag=True,
+              help="Abort open S3 uploads no task will resume (cancelled, removed, long failed).")
+def doctor_command(abort_uploads: bool) -> None:
     """Check the task database, S3 and Druid; exit non-zero when something is wrong."""
-    checks = run_checks(load_settings())
+    settings = load_settings()
+    checks = run_checks(settings)
+    if abort_uploads or any(check.name == "s3" and check.ok for check in checks):
+        checks = (*checks, check_uploads(settings, abort=abort_uploads))
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
         click.echo(f"{mark} {check.name:<9} {check.message}")

@@ -281,8 +281,8 @@ def as_druid_writes_it(spec: dict[str, Any]) -> dict[str, Any]:
     schema["timestampSpec"].setdefault("missingValue", None)
     dimensions = schema["dimensionsSpec"]
     written = []
-    for item in dimensions["dimensions"]:
-        item = {"type": "string", "name": item} if isinstance(item, str) else item
+    for listed in dimensions["dimensions"]:
+        item = {"type": "string", "name": listed} if isinstance(listed, str) else listed
         kind = item.get("type", "string")
         written.append(
             {

@@ -64,6 +64,7 @@ def essence(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "task type": payload.get("type"),
         "datasource": schema.get("dataSource"),
+        "input source": _dict(io.get("inputSource")).get("type"),
         "input": _inputs(_dict(io.get("inputSource"))),
         "input format": _dict(io.get("inputFormat")).get("type"),
         "append": bool(io.get("appendToExisting")),
@@ -103,7 +104,7 @@ def _inputs(source: dict[str, Any]) -> tuple[str, ...]:
     named += [
         f"s3://{_dict(o).get('bucket')}/{_dict(o).get('path')}" for o in source.get("objects") or []
     ]
-    return (str(source.get("type")), *sorted(named))
+    return tuple(sorted(named))
 
 
 def _dimensions(listed: object) -> tuple[tuple[str, str], ...]:
