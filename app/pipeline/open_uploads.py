@@ -91,8 +91,8 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _days(age: timedelta) -> str:
-    return f"{age.days} day(s)" if age.days else "under a day"
+def _ago(age: timedelta) -> str:
+    return f"{age.days} day(s) ago" if age.days else "less than a day ago"
 
 
 def fate_of(
@@ -103,17 +103,18 @@ def fate_of(
     if task is None:
         age = now - _aware(upload.initiated) if upload.initiated else None
         if age is not None and age > keep_failed:
-            return UploadFate.ABANDONED, f"no task knows it; started {_days(age)} ago"
+            return UploadFate.ABANDONED, f"no task knows it; started {_ago(age)}"
         return UploadFate.UNKNOWN, "no task in this store knows it; kept until it is older"
-    name = f"task {task.id[:8]} is {task.state}"
+    name = f"task {task.id[:8]}"
     if task.s3_uri is None and task.state in _MAY_UPLOAD:
-        return UploadFate.IN_PROGRESS, name
+        return UploadFate.IN_PROGRESS, f"{name} is {task.state}"
     if task.s3_uri is None and task.state is TaskState.FAILED:
         age = now - _aware(task.updated_at)
         if age <= keep_failed:
-            return UploadFate.RESUMABLE, f"{name} ({_days(age)} ago): a retry resumes it"
-        return UploadFate.ABANDONED, f"{name} since {_days(age)} ago, past the time kept"
-    return UploadFate.ABANDONED, f"{name}: nothing will resume it"
+            return UploadFate.RESUMABLE, f"{name} failed {_ago(age)}: a retry resumes it"
+        kept = f"longer than the {keep_failed.days} day(s) kept"
+        return UploadFate.ABANDONED, f"{name} failed {_ago(age)}, {kept}"
+    return UploadFate.ABANDONED, f"{name} is {task.state}: nothing will resume it"
 
 
 def list_open_uploads(
@@ -245,7 +246,8 @@ def _survey(
     lines = [f"{len(listed)} multipart upload(s) open under {where}:"]
     for upload in listed:
         done = f" -> {outcome[upload.upload_id]}" if upload.upload_id in outcome else ""
-        lines.append(f"  {upload.key} [{upload.fate}] {upload.reason}{done}")
+        # Under the message column of `doctor`'s output.
+        lines.append(f"{'':<15}{upload.key} [{upload.fate}] {upload.reason}{done}")
     left = [
         u for u in listed
         if u.fate is UploadFate.ABANDONED and outcome.get(u.upload_id, "") != "aborted"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,13 +22,14 @@ from app.pipeline.moves import TaskMoves
 from app.pipeline.open_uploads import (
     UploadFate,
     abort_abandoned,
+    fate_of,
     list_open_uploads,
     task_id_in,
 )
 from app.pipeline.session import ClientRole, DeskSession
 from app.pipeline.tasks import find_unfinished
 from app.services.settings import Settings
-from app.services.storage import S3Client, make_client, object_key
+from app.services.storage import OpenUpload, S3Client, make_client, object_key
 from app.services.store import TaskStore
 from app.services.store.models import TASKS
 from tests.druid.test_poller import wait_until
@@ -173,12 +174,13 @@ def test_doctor_lists_open_uploads_and_aborts_the_abandoned(
     failed = fail_mid_upload(outage)
     _settings_env(monkeypatch, tmp_path, moto, outage.bucket)
     listed = CliRunner().invoke(cli, ["doctor"])
-    line = f"{outage.key(failed)} [resumable] task {failed.id[:8]} is failed"
+    line = f"{outage.key(failed)} [resumable] task {failed.id[:8]} failed less than a day ago"
     assert line in listed.output, listed.output
     assert len(outage.open_uploads()) == 1
     _age(outage.desk.store, failed, days=8)
     aborted = CliRunner().invoke(cli, ["doctor", "--abort-uploads"])
-    assert f"{outage.key(failed)} [abandoned]" in aborted.output, aborted.output
+    line = f"{outage.key(failed)} [abandoned] task {failed.id[:8]} failed 8 day(s) ago"
+    assert line in aborted.output, aborted.output
     assert "-> aborted" in aborted.output
     assert outage.open_uploads() == []
 
@@ -202,3 +204,16 @@ def test_an_upload_key_names_its_task() -> None:
     assert task_id_in(key, "/ingest-desk/") == "0b6c1f9e-task"
     assert task_id_in(key, "other") is None
     assert task_id_in("ingest-desk/_by-sha256/sales/abc", "ingest-desk") is None
+
+
+def test_an_upload_no_task_knows_is_left_alone_until_it_is_old() -> None:
+    # Another task store may share the prefix: its uploads are not ours to judge by task.
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    key = "ingest-desk/sales/2026-12-05/other-store-task/0123456789abcdef.ndjson.gz"
+
+    def fate(initiated: datetime | None) -> UploadFate:
+        return fate_of(OpenUpload(key, "u1", initiated), None, now, KEEP)[0]
+
+    assert fate(now - timedelta(days=1)) is UploadFate.UNKNOWN
+    assert fate(None) is UploadFate.UNKNOWN
+    assert fate(now - timedelta(days=8)) is UploadFate.ABANDONED
