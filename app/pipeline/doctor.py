@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.pipeline.open_uploads import survey_uploads
 from app.services.druid import (
     DruidAuthError,
     DruidClient,
@@ -112,10 +111,3 @@ def check_druid(settings: Settings) -> Check:
 
 def run_checks(settings: Settings) -> tuple[Check, ...]:
     return (check_database(settings), check_s3(settings), check_druid(settings))
-
-
-def check_uploads(settings: Settings, *, abort: bool = False) -> Check:
-    """Open multipart uploads under the prefix, each with its task's fate; with `abort`, the
-    abandoned ones (no task will resume them) are aborted."""
-    survey = survey_uploads(settings, abort=abort)
-    return Check("uploads", survey.ok, survey.message, survey.hint)

@@ -65,11 +65,12 @@ class AbortedUpload:
 
 @dataclass(frozen=True, slots=True)
 class UploadSurvey:
-    """`doctor`'s look at the open uploads: a verdict, one line per upload, a hint."""
+    """`doctor`'s look at the open uploads: a one-line verdict, a hint, one line per upload."""
 
     ok: bool
     message: str
     hint: str = ""
+    lines: tuple[str, ...] = ()
 
 
 def task_upload_folder(prefix: str, task: Task) -> str:
@@ -219,9 +220,11 @@ def survey_uploads(settings: Settings, *, abort: bool = False) -> UploadSurvey:
         abandoned = [u for u in listed if u.fate is UploadFate.ABANDONED]
         aborted = abort_uploads(uploader, abandoned) if abort else ()
     except StorageError as exc:
-        return UploadSurvey(False, f"Cannot list open uploads: {exc.user_message}")
+        return UploadSurvey(False, f"Cannot list open uploads: {exc}", exc.hint)
     except StoreError as exc:
         return UploadSurvey(False, f"Cannot read the uploads' tasks: {exc}")
+    except Exception as exc:  # noqa: BLE001 - doctor reports every failure and goes on
+        return UploadSurvey(False, f"Cannot look at the open uploads: {exc}")
     finally:
         if store is not None:
             store.close()
@@ -243,18 +246,20 @@ def _survey(
     if not listed:
         return UploadSurvey(True, f"No multipart upload is open under {where}.")
     outcome = {item.upload.upload_id: item.problem or "aborted" for item in aborted}
-    lines = [f"{len(listed)} multipart upload(s) open under {where}:"]
-    for upload in listed:
-        done = f" -> {outcome[upload.upload_id]}" if upload.upload_id in outcome else ""
-        # Under the message column of `doctor`'s output.
-        lines.append(f"{'':<15}{upload.key} [{upload.fate}] {upload.reason}{done}")
-    left = [
-        u for u in listed
-        if u.fate is UploadFate.ABANDONED and outcome.get(u.upload_id, "") != "aborted"
-    ]
+    lines = tuple(
+        f"{u.key} [{u.fate}] {u.reason}"
+        + (f" -> {outcome[u.upload_id]}" if u.upload_id in outcome else "")
+        for u in listed
+    )
+    counts = {fate: sum(1 for u in listed if u.fate is fate) for fate in UploadFate}
+    tally = ", ".join(f"{n} {fate}" for fate, n in counts.items() if n)
+    done = sum(1 for problem in outcome.values() if problem == "aborted")
+    message = f"{len(listed)} multipart upload(s) open under {where}: {tally}"
+    message += f"; {done} aborted" if abort else ""
+    left = counts[UploadFate.ABANDONED] - done
     if not left:
-        return UploadSurvey(True, "\n".join(lines))
+        return UploadSurvey(True, message, lines=lines)
     hint = "Run `ingest-desk doctor --abort-uploads` to abort the abandoned ones."
     if abort:
         hint = "S3 refused some aborts; check the credentials' s3:AbortMultipartUpload right."
-    return UploadSurvey(False, "\n".join(lines), hint)
+    return UploadSurvey(False, message, hint, lines)

@@ -176,12 +176,17 @@ def test_doctor_lists_open_uploads_and_aborts_the_abandoned(
     listed = CliRunner().invoke(cli, ["doctor"])
     line = f"{outage.key(failed)} [resumable] task {failed.id[:8]} failed less than a day ago"
     assert line in listed.output, listed.output
+    assert "ok   uploads   1 multipart upload(s) open" in listed.output
     assert len(outage.open_uploads()) == 1
     _age(outage.desk.store, failed, days=8)
+    warned = CliRunner().invoke(cli, ["doctor"])
+    assert "FAIL uploads" in warned.output and "1 abandoned" in warned.output, warned.output
+    assert "ingest-desk doctor --abort-uploads" in warned.output
+    assert len(outage.open_uploads()) == 1  # listing alone aborts nothing
     aborted = CliRunner().invoke(cli, ["doctor", "--abort-uploads"])
     line = f"{outage.key(failed)} [abandoned] task {failed.id[:8]} failed 8 day(s) ago"
     assert line in aborted.output, aborted.output
-    assert "-> aborted" in aborted.output
+    assert "-> aborted" in aborted.output and "1 abandoned; 1 aborted" in aborted.output
     assert outage.open_uploads() == []
 
 
