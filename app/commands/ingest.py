@@ -23,8 +23,9 @@ from app.pipeline.choices import (
     choices_from_template,
     ingest_options,
 )
-from app.pipeline.doctor import run_checks
+from app.pipeline.doctor import Check, run_checks
 from app.pipeline.intake import file_sha256
+from app.pipeline.open_uploads import survey_uploads
 from app.pipeline.runner import RunResult
 from app.pipeline.session import ClientRole, DeskSession
 from app.pipeline.steps.base import Job, Pool
@@ -279,13 +280,23 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
 
 
 @click.command("doctor")
-def doctor_command() -> None:
+@click.option("--abort-uploads", is_flag=True,
+              help="Abort open S3 uploads no task will resume (cancelled, removed, long failed).")
+def doctor_command(abort_uploads: bool) -> None:
     """Check the task database, S3 and Druid; exit non-zero when something is wrong."""
-    checks = run_checks(load_settings())
+    settings = load_settings()
+    checks = run_checks(settings)
+    uploads: tuple[str, ...] = ()  # one line per open upload, under the checks
+    if abort_uploads or any(check.name == "s3" and check.ok for check in checks):
+        survey = survey_uploads(settings, abort=abort_uploads)
+        checks = (*checks, Check("uploads", survey.ok, survey.message, survey.hint))
+        uploads = survey.lines
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
         click.echo(f"{mark} {check.name:<9} {check.message}")
         if not check.ok and check.hint:
             click.echo(f"     {'':<9} hint: {check.hint}")
+    for line in uploads:
+        click.echo(f"     {'':<9} {printable(line, _MESSAGE_LIMIT)}")
     if not all(check.ok for check in checks):
         sys.exit(EXIT_FAILED)

@@ -118,7 +118,9 @@ class TaskMoves:
         task = self._store.tasks.get(task_id)
         for _ in range(_CANCEL_ATTEMPTS):
             if task.state.is_terminal:
-                return CancelOutcome(task, (f"Task is already {task.state}.",))
+                # A failed upload waits open for a retry; cancelling the task gives it up.
+                notes = (f"Task is already {task.state}.", *self.release(task, connections))
+                return CancelOutcome(task, notes)
             try:
                 cancelled = self._transition(
                     task.id, TaskState.CANCELLED, task.state, task.version, message,
@@ -135,6 +137,17 @@ class TaskMoves:
 
         return CancelOutcome(cancelled, undo_outside(connections, task))
 
+    def release(self, task: Task, connections: Connections | None) -> tuple[str, ...]:
+        """Abort the multipart upload an ended task left open for a retry (the user cancelled
+        or removed the task, so no retry will come); one sentence per upload, or none."""
+        from app.pipeline.steps.undo import upload_may_be_open  # noqa: PLC0415
+
+        if connections is None or not task.state.is_terminal or not upload_may_be_open(task):
+            return ()
+        from app.pipeline.open_uploads import abort_task_uploads  # noqa: PLC0415
+
+        return abort_task_uploads(connections.uploader, task)
+
     def retry(self, task_id: str, message: str = "retried by the user") -> Task:
         """Back to the queue for a fresh attempt (failed, cancelled or invalid tasks only)."""
         task = self._store.tasks.get(task_id)
@@ -143,10 +156,11 @@ class TaskMoves:
                 f"Task {task_id[:8]} is {task.state}; only failed, cancelled or invalid tasks "
                 "can be retried."
             )
-        return self._store.tasks.retry(
+        again = self._store.tasks.retry(
             task_id, expected_state=task.state, expected_version=task.version,
             by_client=self._client_id, message=message,
         )
+        return keep_upload(self._store, task, again)
 
     def _transition(
         self,
@@ -162,3 +176,16 @@ class TaskMoves:
             by_client=self._client_id, message=message, patch=patch,
         )
 
+
+def keep_upload(store: TaskStore, before: Task, again: Task) -> Task:
+    """A retried task keeps the id of the upload its failed attempt left open, so the next run
+    resumes it and a cancel can still abort it (the store's retry clears every run detail)."""
+    if before.state is not TaskState.FAILED or not before.multipart_upload_id or before.s3_uri:
+        return again
+    try:
+        return store.tasks.update(
+            again.id, TaskPatch(multipart_upload_id=before.multipart_upload_id),
+            expected_state=TaskState.QUEUED, owner=again.owner_client or again.source_client,
+        )
+    except LostRaceError:
+        return store.tasks.get(again.id)  # moved on already; the upload step finds it by key

@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -164,7 +165,8 @@ class DeskSession:
                 client = command_line_client(store)
             else:
                 client = store.clients.register()
-            if connections is None and upload_configured(settings):
+            own_connections = connections is None and upload_configured(settings)
+            if own_connections:
                 # Lazily: these pull in boto3 and httpx, which an offline desk skips.
                 from app.pipeline.remote_connections import Connections  # noqa: PLC0415
 
@@ -177,6 +179,12 @@ class DeskSession:
             poll_interval_s=poll_interval_s, work_dir=work_dir,
         )
         session._heartbeat.start()
+        if own_connections and connections is not None:
+            # Uploads nobody will resume are aborted (injected clients are the caller's own).
+            from app.pipeline.open_uploads import sweep_in_background  # noqa: PLC0415
+
+            keep = timedelta(days=settings.keep_failed_uploads_days)
+            sweep_in_background(store, connections.uploader, keep)
         return session
 
     @property

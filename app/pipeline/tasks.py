@@ -9,6 +9,7 @@ from pathlib import Path
 from app.domain.store import NewTask, TaskPatch
 from app.domain.tasks import ADOPTABLE_STATES, Task, TaskState
 from app.pipeline.choices import IngestChoices, choices_to_dict
+from app.pipeline.moves import keep_upload
 from app.services.store import ClientNotFoundError, LostRaceError, TaskStore
 
 # Desks beat every 5 s: six missed beats, so a desk busy for a moment is not taken for gone.
@@ -41,7 +42,8 @@ def find_unfinished(
     whose desk is gone, taken over here: only the steps that need the file (queued to
     uploading; later steps are adopted by the follower without it). A task whose owner is
     alive is never taken, and a lost race is skipped. Without S3 and Druid (`can_upload`
-    False) an interrupted upload is left alone.
+    False) an interrupted upload is left alone. Failing those, a task whose upload failed
+    (an outage) is queued again, to resume its open upload under the same key.
     """
     candidates = [
         task for task in store.tasks.list_tasks(datasource=choices.datasource)
@@ -63,6 +65,22 @@ def find_unfinished(
             )
         except LostRaceError:
             continue  # its owner is alive, or another desk took it over first
+    return _resume_failed_upload(store, client_id, choices, sha256, lease) if can_upload else None
+
+
+def _resume_failed_upload(
+    store: TaskStore, client_id: str, choices: IngestChoices, sha256: str, lease: timedelta
+) -> Task | None:
+    """The failed task of this content and choice whose upload was left open for a resume."""
+    for task in store.tasks.list_tasks(states={TaskState.FAILED}, datasource=choices.datasource):
+        if (
+            task.sha256 == sha256 and task.mode is choices.mode and task.sheet == choices.sheet
+            and task.multipart_upload_id and task.s3_uri is None
+        ):
+            message = "the same file added again: resuming its upload"
+            again = _queue_again(store, client_id, task, choices, message, lease)
+            if again is not None:
+                return again
     return None
 
 
@@ -98,26 +116,43 @@ def retry_invalid(
     for task in store.tasks.list_tasks(states={TaskState.INVALID}, datasource=choices.datasource):
         if task.sha256 != sha256 or task.mode is not choices.mode:
             continue
-        if task.source_client != client_id and not desk_gone(store, task.source_client, lease):
-            continue  # the file is still on a desk that is there: its task stays its own
-        try:
-            again = store.tasks.retry(
-                task.id, expected_state=task.state, expected_version=task.version,
-                by_client=client_id, message=f"{path.name} added again",
-            )
-            if again.source_client != client_id:
-                again = store.tasks.take_over_source(
-                    again.id, expected_version=again.version, by_client=client_id, lease=lease
-                )
-            return store.tasks.update(
-                again.id,
-                TaskPatch(choices=choices_to_dict(choices)),
-                expected_state=TaskState.QUEUED,
-                owner=client_id,
-            )
-        except LostRaceError:
-            continue  # its desk is alive and holds it, or another desk was first
+        again = _queue_again(store, client_id, task, choices, f"{path.name} added again", lease)
+        if again is not None:
+            return again
     return None
+
+
+def _queue_again(
+    store: TaskStore,
+    client_id: str,
+    task: Task,
+    choices: IngestChoices,
+    message: str,
+    lease: timedelta,
+) -> Task | None:
+    """`task` (ended) queued again on this client with `choices`; None when it belongs to a
+    desk that is still there (the file is there too: the task stays its own), or on a lost
+    race (another desk was first)."""
+    if task.source_client != client_id and not desk_gone(store, task.source_client, lease):
+        return None
+    try:
+        again = store.tasks.retry(
+            task.id, expected_state=task.state, expected_version=task.version,
+            by_client=client_id, message=message,
+        )
+        again = keep_upload(store, task, again)
+        if again.source_client != client_id:
+            again = store.tasks.take_over_source(
+                again.id, expected_version=again.version, by_client=client_id, lease=lease
+            )
+        return store.tasks.update(
+            again.id,
+            TaskPatch(choices=choices_to_dict(choices)),
+            expected_state=TaskState.QUEUED,
+            owner=client_id,
+        )
+    except LostRaceError:
+        return None
 
 
 def enqueue(

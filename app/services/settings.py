@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     s3_path_style: bool = False
     s3_sse: Literal["none", "AES256", "aws:kms"] = "none"
     s3_kms_key_id: str | None = None
+    # A failed task's open multipart upload waits this long for a retry to resume it; then
+    # (or at once, when the task is cancelled or removed) it is aborted, so S3 bills no parts.
+    keep_failed_uploads_days: int = Field(default=7, ge=1)
 
     druid_url: str | None = None
     druid_username: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections import deque
@@ -70,6 +71,8 @@ class FakeDruid:
     proxy_overlord: bool = True
     running_reads_after_shutdown: int = 1
     ignore_shutdown: bool = False
+    # Answer GET /task/{id} with the payload as Druid writes it back, not as it was sent.
+    round_trip: bool = False
 
     def inject(self, prefix: str, *replies: Reply) -> None:
         self.faults.append((prefix, deque(replies)))
@@ -210,7 +213,7 @@ class FakeDruid:
             return httpx.Response(400, json={"error": f"Task[{task_id}] already exists!"})
         self.add_task(task_id)
         self.tasks[task_id]["dataSource"] = spec["spec"]["dataSchema"]["dataSource"]
-        self.payloads[task_id] = spec
+        self.payloads[task_id] = as_druid_writes_it(spec) if self.round_trip else spec
         return httpx.Response(200, json={"task": task_id})
 
     def _missing(self, task_id: str) -> httpx.Response:
@@ -266,3 +269,50 @@ class FakeDruid:
 def sql_rows(header: list[str], *rows: list[Any]) -> httpx.Response:
     """A Druid SQL answer with resultFormat array and header true."""
     return httpx.Response(200, json=[header, *[list(r) for r in rows]])
+
+
+def as_druid_writes_it(spec: dict[str, Any]) -> dict[str, Any]:
+    """The payload Druid 25's GET /druid/indexer/v1/task/{id} answers for a submitted
+    index_parallel spec: every default written out (dimension objects in full, the query
+    granularity as an object, empty intervals and transforms, the JSON reader's flags, tuning
+    defaults), the task's group, resource and datasource, and the Overlord's context keys."""
+    payload = copy.deepcopy(spec)
+    schema, io = payload["spec"]["dataSchema"], payload["spec"]["ioConfig"]
+    schema["timestampSpec"].setdefault("missingValue", None)
+    dimensions = schema["dimensionsSpec"]
+    written = []
+    for listed in dimensions["dimensions"]:
+        item = {"type": "string", "name": listed} if isinstance(listed, str) else listed
+        kind = item.get("type", "string")
+        written.append(
+            {
+                "type": kind, "name": item["name"], "multiValueHandling": "SORTED_ARRAY",
+                "createBitmapIndex": item.get("createBitmapIndex", kind == "string"),
+            }
+        )
+    dimensions.update(dimensions=written, dimensionExclusions=["__time"],
+                      includeAllDimensions=False)
+    granularity = schema["granularitySpec"]
+    granularity["queryGranularity"] = {"type": str(granularity["queryGranularity"]).lower()}
+    granularity.setdefault("intervals", [])
+    schema.setdefault("transformSpec", {"filter": None, "transforms": []})
+    schema["transformSpec"].setdefault("filter", None)
+    io["inputSource"].update(prefixes=None, objects=None)
+    if io["inputFormat"]["type"] == "json":
+        io["inputFormat"].update(
+            flattenSpec={"useFieldDiscovery": True, "fields": []}, featureSpec={},
+            keepNullColumns=False, assumeNewlineDelimited=False, useJsonNodeReader=False,
+        )
+    payload["spec"]["tuningConfig"].update(
+        maxRowsInMemory=1_000_000, maxBytesInMemory=0, skipBytesInMemoryOverheadCheck=False,
+        maxRetry=3, taskStatusCheckPeriodMs=1000, chatHandlerTimeout="PT10S",
+        chatHandlerNumRetries=5, maxNumSegmentsToMerge=100, totalNumMergeTasks=10,
+        forceGuaranteedRollup=False, reportParseExceptions=False, pushTimeout=0,
+        maxColumnsToMerge=-1, numPersistThreadsPerTask=1,
+    )
+    payload.update(
+        groupId=payload["id"], dataSource=schema["dataSource"],
+        resource={"availabilityGroup": payload["id"], "requiredCapacity": 1},
+    )
+    payload["context"].update(forceTimeChunkLock=True, useLineageBasedSegmentAllocation=True)
+    return payload

@@ -36,7 +36,7 @@ from tests.support.credentials import (
     MemoryKeyring,
 )
 
-from .fake import FakeDruid, druid_report, sql_rows
+from .fake import FakeDruid, as_druid_writes_it, druid_report, sql_rows
 
 STAGING = StagingResult(
     path=Path("/tmp/s.ndjson.gz"),
@@ -156,8 +156,10 @@ def test_already_exists_counts_as_submitted(fake: FakeDruid) -> None:
 
 
 def test_a_lost_answer_then_already_exists_is_submitted(fake: FakeDruid) -> None:
-    # The Overlord took the task, but its answer never arrived; the retry meets the duplicate.
+    # The Overlord took the task, but its answer never arrived; the retry meets the duplicate,
+    # and Druid's copy of the spec (in its own notation) is ours.
     fake.add_task(SPEC.task_id)
+    fake.payloads[SPEC.task_id] = as_druid_writes_it(SPEC.payload())
     fake.inject("/druid/indexer/v1/task", httpx.ReadTimeout("answer lost"))
     assert fake.client().submit(SPEC) == SPEC.task_id
 

@@ -12,7 +12,13 @@ import pytest
 from app.domain.druid import DruidTaskState
 from app.domain.tasks import IngestMode
 from app.domain.validation import ColumnType, StagingResult
-from app.services.druid import DruidClient, DruidSqlError, SpecOptions, build_spec
+from app.services.druid import (
+    DruidClient,
+    DruidSqlError,
+    DruidTaskIdTakenError,
+    SpecOptions,
+    build_spec,
+)
 
 from .fake import FakeDruid
 
@@ -35,7 +41,7 @@ class Backend:
 @pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.druid)])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "fake":
-        fake = FakeDruid()
+        fake = FakeDruid(round_trip=True)  # GET /task/{id} answers in Druid's notation
         return Backend(
             fake.client(),
             "ingest-desk-dev",
@@ -81,7 +87,15 @@ def test_resubmit_counts_and_failure_is_explained(backend: Backend) -> None:
     )
     client = backend.client
     assert client.submit(spec) == spec.task_id
-    assert client.submit(spec) == spec.task_id  # "already exists" counts as submitted
+    # "already exists" counts as submitted when Druid's copy of the task is this spec ...
+    assert client.submit(spec) == spec.task_id
+    other = build_spec(
+        datasource, staging, [uri.replace("missing", "other")], IngestMode.APPEND,
+        SpecOptions(await_segments_ms=1000),
+    )
+    assert other.task_id == spec.task_id
+    with pytest.raises(DruidTaskIdTakenError, match="input: Druid has s3://"):
+        client.submit(other)  # ... and not when the id holds other input
     backend.finish_failed(spec.task_id, datasource)
     status = client.wait(spec.task_id, timeout_s=120, poll_s=0.5)
     assert status.state is DruidTaskState.FAILED

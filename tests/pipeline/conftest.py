@@ -15,7 +15,7 @@ from app.services.store import TaskStore
 from tests.devstack.conftest import devstack, pytest_runtest_makereport  # noqa: F401
 from tests.devstack.stack import DevStack
 from tests.pipeline.cli_helpers import Cli
-from tests.storage.conftest import bucket, isolated_credentials, moto  # noqa: F401
+from tests.storage.conftest import bucket, isolated_credentials, moto, proxy  # noqa: F401
 
 # -- the command line against the dev stack (the end-to-end suites) ---------------------------
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.transfer import UploadState
 from app.services.storage import (
     S3CredentialsError,
     S3IntegrityError,
     S3RetriesExhaustedError,
 )
 
-from .conftest import MIB, MotoServer, make_file, uploader
+from .conftest import MIB, MotoServer, make_file, options, uploader
 from .fault_proxy import Fault, FaultProxy, SeenRequest, any_request, upload_part
 
 PART = 5 * MIB
@@ -64,12 +65,12 @@ def test_connection_reset_mid_part_is_retried(
     _assert_object_is(proxy.endpoint, bucket, path, moto)
 
 
-def test_persistent_slowdown_exhausts_retries_and_aborts(
+def test_persistent_slowdown_exhausts_retries_and_aborts_when_asked(
     moto: MotoServer, proxy: FaultProxy, bucket: str, tmp_path: Path
 ) -> None:
     path = _file(tmp_path)
     proxy.inject(Fault("status", upload_part(2), times=None, status=503, code="SlowDown"))
-    up = uploader(proxy.endpoint, bucket)
+    up = uploader(proxy.endpoint, bucket, opts=options(abort_on_failure=True))
     with pytest.raises(S3RetriesExhaustedError) as caught:
         up.upload_file(path, KEY)
     message = caught.value.user_message
@@ -123,16 +124,12 @@ def test_reset_on_every_request_reports_retries_exhausted(
         uploader(proxy.endpoint, bucket).upload_file(path, KEY)
 
 
-def test_failure_can_keep_the_upload_for_a_later_resume(
+def test_a_failure_keeps_the_upload_for_a_later_resume_by_default(
     moto: MotoServer, proxy: FaultProxy, bucket: str, tmp_path: Path
 ) -> None:
-    from app.domain.transfer import UploadState
-
-    from .conftest import options
-
     path = _file(tmp_path)
     proxy.inject(Fault("status", upload_part(4), times=None, status=500))
-    keep = uploader(proxy.endpoint, bucket, opts=options(concurrency=1, abort_on_failure=False))
+    keep = uploader(proxy.endpoint, bucket, opts=options(concurrency=1))
     states: list[UploadState] = []
     with pytest.raises(S3RetriesExhaustedError):
         keep.upload_file(path, KEY, on_state=states.append)

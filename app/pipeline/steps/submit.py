@@ -1,4 +1,4 @@
-"""Submitting the recorded spec to the Overlord; a re-submit answered "already exists" counts."""
+"""Submitting the recorded spec to the Overlord; "already exists" counts only for this very spec."""
 
 from __future__ import annotations
 

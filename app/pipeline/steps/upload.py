@@ -19,7 +19,7 @@ from app.pipeline.steps.remote_errors import translated
 from app.pipeline.steps.verify import count_rows
 from app.services.druid import aligned_interval, build_spec
 from app.services.druid.granularity import choose_granularity
-from app.services.storage import object_key, part_size_for
+from app.services.storage import OpenUpload, object_key, part_size_for
 from app.services.store import TaskStore
 
 _PROGRESS_WRITE_S = 0.5  # other clients see upload progress through the store; bounded writes
@@ -114,6 +114,20 @@ class UploadStep:
         )
 
 
+def _upload_to_resume(listed: list[OpenUpload], recorded: str | None) -> OpenUpload | None:
+    """Which open upload on a part's key to go on with (the caller aborts the others).
+
+    The key belongs to this task and part alone, so whatever is open on it is this task's own
+    earlier attempt: the one the row records, else (a retry clears the row) the latest
+    started. The others were started by runs killed before they could record theirs.
+    """
+    for upload in listed:
+        if upload.upload_id == recorded:
+            return upload
+    latest = sorted(listed, key=lambda u: u.initiated.timestamp() if u.initiated else 0.0)
+    return latest[-1] if latest else None
+
+
 class _PartSender:
     """One run's upload of a task's parts, with progress for this desk and the store."""
 
@@ -157,21 +171,19 @@ class _PartSender:
             config.prefix, task.datasource, task.created_at.date(), task.id, task.sha256,
             extension,
         )
-        # The row keeps one upload id: the part that was in flight. Other open uploads on
-        # this key were started by a run killed before it could record theirs: orphans.
         resume = None
-        for upload in uploader.open_uploads(prefix=key):
-            if upload.key != key:
-                continue
-            if upload.upload_id == task.multipart_upload_id:
-                # Rebuilt from the row: ListParts and the file prove which parts S3 holds.
-                resume = UploadState(
-                    config.bucket, key, upload.upload_id,
-                    part_size_for(part.bytes, uploader.options.part_size), part.bytes,
-                    uploader.options.checksum_algorithm,
-                )
-            else:
+        listed = [u for u in uploader.open_uploads(prefix=key) if u.key == key]
+        chosen = _upload_to_resume(listed, self._recorded)
+        for upload in listed:
+            if upload is not chosen:
                 uploader.abort(upload)
+        if chosen is not None:
+            # ListParts and the file prove which parts S3 holds; the rest are sent.
+            resume = UploadState(
+                config.bucket, key, chosen.upload_id,
+                part_size_for(part.bytes, uploader.options.part_size), part.bytes,
+                uploader.options.checksum_algorithm,
+            )
         self._part_bytes = part.bytes
         # A part finished by an earlier run is recognised by its hash and not sent again.
         return uploader.upload_file(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         DruidNotFoundError,
         DruidReportError,
         DruidSqlError,
+        DruidTaskIdTakenError,
         DruidUnavailableError,
     )
     from app.services.druid.spec import (
@@ -62,6 +63,7 @@ else:
                 "DruidNotFoundError",
                 "DruidReportError",
                 "DruidSqlError",
+                "DruidTaskIdTakenError",
                 "DruidUnavailableError",
             ),
             "spec": (
@@ -89,6 +91,7 @@ __all__ = [
     "DruidNotFoundError",
     "DruidReportError",
     "DruidSqlError",
+    "DruidTaskIdTakenError",
     "DruidUnavailableError",
     "EnvironmentPassword",
     "IngestionSpec",

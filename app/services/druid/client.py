@@ -50,6 +50,7 @@ from app.services.druid.errors import (
     DruidSqlError,
     DruidUnavailableError,
 )
+from app.services.druid.resubmit import ensure_same_spec
 from app.services.druid.spec import IngestionSpec
 from app.services.settings import APP_NAME, Settings
 
@@ -95,8 +96,7 @@ def _sql_parameter(value: SqlParameter) -> dict[str, object]:
 
 
 def _duration(value: object) -> int | None:
-    # Druid reports -1 while a task runs.
-    return value if isinstance(value, int) and value >= 0 else None
+    return value if isinstance(value, int) and value >= 0 else None  # -1 while a task runs
 
 
 def extension_problem(status: DruidStatus, staging_format: str = "ndjson.gz") -> str | None:
@@ -302,13 +302,14 @@ class DruidClient:
     # ---- tasks --------------------------------------------------------------------------------
 
     def submit(self, spec: IngestionSpec) -> str:
-        """Submit and return the task id; Druid's "already exists" for our deterministic id means
-        an earlier attempt (perhaps one whose answer was lost) already submitted it."""
+        """Submit and return the task id; "already exists" counts only when Druid holds this
+        very spec under our id (a submit whose answer was lost), else DruidTaskIdTakenError."""
         path = f"{TASK_API}/task"
         response = self._send("POST", path, body=spec.body)
         if response.status_code in (400, 409):
             message, _ = druid_message(response)
             if "already exists" in message.lower():
+                ensure_same_spec(spec, self.task_spec(spec.task_id))
                 return spec.task_id
         self._raise_for(response, "POST", path)
         task_id = response.json().get("task")

@@ -61,5 +61,9 @@ class DruidCancelNotConfirmedError(DruidError):
     """Druid accepted a shutdown, but the task did not reach a final state in time."""
 
 
+class DruidTaskIdTakenError(DruidError):
+    """Druid already holds a task under our id whose spec is not the one we submit."""
+
+
 class DruidReportError(DruidError):
     """The task report is missing or does not have the shape this client understands."""

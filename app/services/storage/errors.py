@@ -66,7 +66,10 @@ class S3EndpointUnreachableError(StorageError):
 
 
 class S3RetriesExhaustedError(StorageError):
-    hint = "The storage service kept failing; the upload can resume later from where it stopped."
+    hint = (
+        "The storage service kept failing; retry the task (or add the file again) to resume "
+        "the upload from where it stopped."
+    )
 
 
 class S3IntegrityError(StorageError):

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ class UploadOptions:
     checksum_algorithm: ChecksumAlgorithm = "CRC32"
     progress_interval_s: float = 0.1
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # The brief: failed uploads leave no orphaned parts. Off keeps them for a later resume.
-    abort_on_failure: bool = True
+    # Off: a failed upload keeps its parts, so a retry resumes it; whoever gives it up aborts
+    # it (a cancel, the sweep of abandoned uploads, `doctor --abort-uploads`).
+    abort_on_failure: bool = False
 
     def __post_init__(self) -> None:
         if self.part_size < MIN_PART_SIZE:
@@ -74,6 +76,7 @@ class UploadOptions:
 class OpenUpload:
     key: str
     upload_id: str
+    initiated: datetime | None = None  # when S3 says the upload started
 
 
 def _is_cancelled(cancel: CancelCheck | None) -> bool:
@@ -111,10 +114,8 @@ class S3Uploader:
         """Upload `path` to `key`, continuing `resume` when given; callbacks run on this thread.
 
         `on_state` fires once the upload id exists and after every acknowledged part: persist
-        it, and pass it back as `resume` after a crash. A cancel is honoured between parts and
-        aborts the multipart upload; so does any failure (unless `abort_on_failure` is off).
-        An exception that is not an `Exception` (KeyboardInterrupt, SystemExit) is treated as
-        a crash: nothing is aborted, so the upload can resume.
+        it, and pass it back as `resume` after a crash. A cancel (honoured between parts)
+        aborts the multipart upload; a failure only with `abort_on_failure`; a crash never.
         """
         total = path.stat().st_size
         if sha256:
@@ -157,7 +158,10 @@ class S3Uploader:
             "list open uploads",
         )
         for page in pages:
-            found.extend(OpenUpload(u["Key"], u["UploadId"]) for u in page.get("Uploads", []))
+            found.extend(
+                OpenUpload(u["Key"], u["UploadId"], u.get("Initiated"))
+                for u in page.get("Uploads", [])
+            )
         return tuple(found)
 
     def check_bucket(self) -> None:
@@ -279,7 +283,7 @@ class S3Uploader:
             ),
             "start the upload",
         )
-        state = UploadState(
+        return UploadState(
             bucket=self.config.bucket,
             key=key,
             upload_id=str(response["UploadId"]),
@@ -287,7 +291,6 @@ class S3Uploader:
             total_bytes=total,
             checksum_algorithm=algorithm,
         )
-        return state
 
     def _list_parts(self, state: UploadState) -> list[dict[str, Any]] | None:
         """The parts S3 holds for the upload, or None when the upload no longer exists."""
