@@ -314,10 +314,13 @@ class LocalPipeline:
             task_id, "Cancelled by the user.", self._runner.connections
         )
 
-    def remove(self, task_id: str) -> None:
+    def remove(self, task_id: str) -> tuple[str, ...]:
         """The user removed the task from the view: its staged files on this desk go now if it
-        has ended, else once it ends (blocking: reads the store)."""
+        has ended, else once it ends, and an upload it left open for a retry is aborted (no
+        retry will come). Returns one sentence per aborted upload (blocking: store and S3)."""
         self._runner.staging.removed(task_id)
+        task = self._store.tasks.get(task_id)
+        return self._runner.moves.release(task, self._runner.connections)
 
     def retry(self, task_id: str) -> Task:
         """Back to the queue for a fresh attempt; the caller then runs it again.
