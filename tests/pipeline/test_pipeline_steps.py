@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from app.services.store import TaskStore
 from app.services.store.models import TASKS
 from tests.druid.fake import FakeDruid, druid_report, sql_rows
 from tests.storage.conftest import MotoServer, options, s3_config
+from tests.support.waiting import wait_until
 
 FAST = IngestOptions(poll_interval_s=0.01, verify_timeout_s=0.3)
 
@@ -219,10 +219,10 @@ def test_cancel_while_ingesting_shuts_the_druid_task_down(
     outcome: list[Task] = []
     worker = threading.Thread(target=lambda: outcome.append(desk.run(task)))
     worker.start()
-    deadline = time.monotonic() + 30
-    while desk.store.tasks.get(task.id).state is not TaskState.INGESTING:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(
+        lambda: desk.store.tasks.get(task.id).state is TaskState.INGESTING,
+        timeout=30, what="the task was ingesting",
+    )
     other = desk.store.clients.register()
     cancelled = TaskMoves(desk.store, other.id).cancel(
         task.id, "Cancelled by the user.", desk.connections
@@ -367,10 +367,10 @@ def test_a_closing_desk_stops_verifying_at_once_and_leaves_the_task_for_later(
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 30
-    while desk.store.tasks.get(task.id).state is not TaskState.VERIFYING:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(
+        lambda: desk.store.tasks.get(task.id).state is TaskState.VERIFYING,
+        timeout=30, what="the task was verifying",
+    )
     closing.set()
     worker.join(5)  # well inside the 120 s verify timeout
     assert not worker.is_alive()
