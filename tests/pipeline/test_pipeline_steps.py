@@ -107,12 +107,12 @@ def write_source(path: Path, rows: int = 120) -> Path:
 
 
 def make_desk(tmp_path: Path, endpoint: str, bucket: str, druid_client: DruidClient | None = None,
-              fake: ServingDruid | None = None) -> Desk:
+              fake: ServingDruid | None = None, store_url: str | None = None) -> Desk:
     fake = fake or ServingDruid()
     config = s3_config(endpoint, bucket)
     uploader = S3Uploader(make_client(config), config, options())
     connections = Connections(config, uploader, druid_client or fake.client())
-    store = TaskStore.open(f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
+    store = TaskStore.open(store_url or f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
     client = store.clients.register()
     settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
     pipeline = Runner(store, client.id, settings, connections, work_dir=tmp_path / "work")
