@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.services.settings import Settings
@@ -54,22 +53,29 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 class _Outstanding:
-    """Workers submitted during a test whose operation has not yet reported its end (`done`)."""
+    """Workers submitted during a test whose operation has not yet returned."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.workers: dict[int, str] = {}
 
-    def made(self, worker: Worker[object, object]) -> None:
+    def made(self, worker: Worker[Any, Any]) -> None:
+        key = id(worker)
         with self.lock:
-            self.workers[id(worker)] = worker.name
-        # Direct: noted on the worker's own thread the moment run() emits it, not when the
-        # event loop gets round to it.
-        worker.signals.done.connect(self.ended, Qt.ConnectionType.DirectConnection)
+            self.workers[key] = worker.name
+        operation = worker._operation
 
-    def ended(self, worker: Worker[object, object]) -> None:
-        with self.lock:
-            self.workers.pop(id(worker), None)
+        def tracked(context: Any) -> Any:
+            # Noted on the worker's thread the moment the operation returns or raises: all
+            # that is left after it is emitting the outcome and returning to the pool. (Not a
+            # connection to `failed`: that would count as the worker's own failure handler.)
+            try:
+                return operation(context)
+            finally:
+                with self.lock:
+                    self.workers.pop(key, None)
+
+        worker._operation = tracked
 
     def names(self) -> list[str]:
         with self.lock:
@@ -80,10 +86,10 @@ class _Outstanding:
 def no_leftover_pool_work(qapp: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A test that ends while a worker it started is still at work fails.
 
-    "Still at work" is a condition, not a time: the worker has not emitted `done`, the last
-    thing its run() does. One that has emitted it is only returning to the pool, so the pool
-    is then drained (under a deadline that only bounds the wait). Depends on qapp so models
-    with timers always have an event loop to belong to.
+    "Still at work" is a condition, not a time: the worker's operation has not returned. One
+    whose operation has is only reporting and returning to the pool, so the pools are then
+    drained (under a deadline that only bounds the wait). Depends on qapp so models with
+    timers always have an event loop to belong to.
     """
     outstanding = _Outstanding()
     submitting = WorkerPool.submit
