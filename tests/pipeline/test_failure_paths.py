@@ -1,7 +1,8 @@
 """Failure paths the pipeline must survive, each forced on purpose: a cancel that aborts an
 upload in flight, a Druid that refuses a shutdown or forgets a task, a cancel that loses its
-compare-and-set to another desk, a verification that never sees the rows, and a validation
-that crashes. Real PostgreSQL and moto; the fake Overlord only to inject Druid's faults."""
+compare-and-set to another desk, another desk's cancel mid-validation, a verification that
+never sees the rows, and a validation that crashes. Real PostgreSQL and moto; the fake Overlord
+only to inject Druid's faults."""
 
 from __future__ import annotations
 
@@ -328,6 +329,38 @@ def test_verification_with_sql_failing_throughout_times_out_and_says_why(open_de
     assert ended.error_message is not None
     assert ended.error_message.startswith("Druid SQL counts no rows (")
     assert "Traceback" not in ended.error_message
+
+
+# -- another desk cancels mid-validation -------------------------------------------------------
+
+
+def test_another_desk_cancelling_mid_validation_stops_before_anything_leaves_the_desk(
+    open_desk: Any,
+) -> None:
+    """(tests/ui/test_pipeline_local.py forces this on the embedded store without S3 and
+    Druid; here the desk could upload, so it must also not start to.)"""
+    desk: Desk = open_desk()
+    task = desk.task()
+    bob = _other_desk(desk)
+    seen: list[S] = []
+
+    def cancel_elsewhere(_progress: object) -> None:
+        current = desk.store.tasks.get(task.id)
+        seen.append(current.state)
+        if current.state is S.VALIDATING:
+            bob.cancel(task.id, "Cancelled by bob.", desk.connections)
+
+    result = desk.pipeline.run(task, desk.source, FAST, progress=cancel_elsewhere)
+    assert S.VALIDATING in seen  # bob's cancel landed while the desk was validating
+    assert result.task.state is S.CANCELLED
+    ended = desk.store.tasks.get(task.id)
+    assert ended.state is S.CANCELLED and ended.validation_summary == "Cancelled by bob."
+    assert [e.by_client for e in desk.store.tasks.history(task.id)][-1] == bob.client_id
+    assert desk.connections.uploader.open_uploads() == () and desk.druid.submits() == 0
+    listed = desk.connections.uploader.client.list_objects_v2(
+        Bucket=desk.connections.s3.bucket, Prefix=desk.connections.s3.prefix
+    )
+    assert listed.get("KeyCount", 0) == 0
 
 
 # -- validation crashes ------------------------------------------------------------------------
