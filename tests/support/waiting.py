@@ -18,9 +18,9 @@ class WaitTimedOut(AssertionError):
 
 def wait_until(
     condition: Callable[[], T],
-    *,
-    timeout: float = 10.0,
     what: str,
+    timeout: float = 10.0,
+    *,
     interval: float = POLL_INTERVAL_S,
     describe: Callable[[], object] | None = None,
 ) -> T:
@@ -46,7 +46,7 @@ def eventually(
     """True once `condition` holds, False if it never did by the deadline (for asserts that
     build their own message, like `assert eventually(...), explain()`)."""
     try:
-        wait_until(condition, timeout=timeout, what="the condition", interval=interval)
+        wait_until(condition, "the condition", timeout, interval=interval)
     except WaitTimedOut:
         return False
     return True
