@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.waiting import WaitTimedOut, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "devstack"
@@ -117,13 +118,14 @@ class DevStack:
         return status
 
     def wait_for_task(self, task_id: str, timeout_s: float = 300.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        def ended() -> dict[str, Any] | None:
             status = self.task_status(task_id)
-            if status["status"] in ("SUCCESS", "FAILED"):
-                return status
-            time.sleep(1.0)
-        raise DevStackError(f"task {task_id} still running after {timeout_s:.0f}s")
+            return status if status["status"] in ("SUCCESS", "FAILED") else None
+
+        try:
+            return wait_until(ended, timeout=timeout_s, interval=1.0, what=f"task {task_id} ended")
+        except WaitTimedOut:
+            raise DevStackError(f"task {task_id} still running after {timeout_s:.0f}s") from None
 
     def task_log(self, task_id: str) -> str:
         response = httpx.get(f"{self.druid_url}/druid/indexer/v1/task/{task_id}/log", timeout=30)
@@ -138,21 +140,24 @@ class DevStack:
         """Rows once the datasource is queryable: segments reach the historical asynchronously,
         one interval at a time, so `until` can wait for the whole answer (the last rows are
         returned at the deadline, for the caller's assertion to show)."""
-        deadline = time.monotonic() + timeout_s
         last_error = ""
         last: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
+
+        def answered() -> list[dict[str, Any]] | None:
+            nonlocal last, last_error
             try:
                 rows = self.sql(query)
             except DevStackError as exc:  # the table is unknown until the broker sees a segment
                 last_error = str(exc)
-            else:
-                last = rows
-                if rows and (until is None or until(rows)):
-                    return rows
-            time.sleep(1.0)
-        if last:
-            return last
+                return None
+            last = rows
+            return rows if rows and (until is None or until(rows)) else None
+
+        try:
+            return wait_until(answered, timeout=timeout_s, interval=1.0, what=f"{query} answered")
+        except WaitTimedOut:
+            if last:
+                return last
         raise DevStackError(f"no rows for {query!r} after {timeout_s:.0f}s: {last_error}")
 
     def drop_datasource(self, datasource: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from app.domain.druid import DruidTaskState, DruidTaskStatus
 from app.pipeline.druid_poller import DruidPoller
 from app.services.druid import DruidError, DruidUnavailableError
+from tests.support.waiting import wait_until
 
 from .fake import FakeDruid
 
@@ -74,14 +74,6 @@ def request_number(status: DruidTaskStatus | None) -> int:
     return int(status.error_message.removeprefix("request "))
 
 
-def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.002)
-
-
 def never() -> bool:
     return False
 
@@ -135,7 +127,7 @@ def test_one_bulk_request_per_round_serves_fifty_waiters(
     threads = run_all([lambda t=task_id: follow(t) for task_id in ids])
     # The first request left with whatever was registered then and is held at the gate; once
     # all 50 wait, the next request carries every id.
-    wait_until(lambda: len(poller.followed) == len(ids), "all 50 ids are followed")
+    wait_until(lambda: len(poller.followed) == len(ids), what="all 50 ids are followed")
     # Two requests are enough for all 50 (a third would be held, and the barrier break).
     gate.allow(2)
     first_round_done.wait(20)
@@ -183,7 +175,7 @@ def test_each_waiter_sees_its_own_task_change(
     threads += run_all([lambda: follow("gone", 3)])
     assert a_running.wait(20)
     fake.tasks["a"]["statusCode"] = "SUCCESS"
-    wait_until(lambda: "a" in finals, "a's waiter saw SUCCESS")
+    wait_until(lambda: "a" in finals, what="a's waiter saw SUCCESS")
     fake.tasks["b"].update(statusCode="FAILED", errorMsg="Shutdown request from user")
     join_all(threads)
 
@@ -209,7 +201,7 @@ def test_cancel_returns_promptly_without_an_answer(
         ),
     )
     thread.start()
-    wait_until(lambda: poller.followed == ("a",), "a is followed")
+    wait_until(lambda: poller.followed == ("a",), what="a is followed")
     stop.set()
     thread.join(20)
     assert not thread.is_alive()
@@ -229,7 +221,7 @@ def test_an_exception_from_cancelled_propagates_and_unregisters(
     with pytest.raises(RuntimeError, match="task table"):
         poller.wait_for_change("a", None, timeout_s=20, cancelled=broken)
     # Nobody waits for it any more, so it is dropped after a couple of rounds.
-    wait_until(lambda: poller.followed == (), "the abandoned id is dropped")
+    wait_until(lambda: poller.followed == (), what="the abandoned id is dropped")
 
 
 def test_close_wakes_every_waiter(fake: FakeDruid, make_poller: Callable[[], DruidPoller]) -> None:
@@ -244,7 +236,7 @@ def test_close_wakes_every_waiter(fake: FakeDruid, make_poller: Callable[[], Dru
         results[task_id] = poller.wait_for_change(task_id, None, timeout_s=60, cancelled=never)
 
     waiters = run_all([lambda t=task_id: wait(t) for task_id in ids])
-    wait_until(lambda: len(poller.followed) == 3, "all three are followed")
+    wait_until(lambda: len(poller.followed) == 3, what="all three are followed")
     # close() joins the poller's thread, which the gate holds inside its first request.
     closing = run_all([poller.close])
     join_all(waiters)
@@ -292,7 +284,8 @@ def test_idle_poller_makes_no_requests(
     fake.add_task("b")
     gate = Gate(fake)
     poller = make_poller()
-    time.sleep(10 * INTERVAL_S)  # nothing registered: nothing to ask
+    # Nothing registered: the poller has not even started its thread, so it can ask nothing.
+    assert poller._thread is None
     assert gate.count == 0 and poller.requests_made == 0
 
     # A caller that forgets its id explicitly...
@@ -300,15 +293,26 @@ def test_idle_poller_makes_no_requests(
     poller.forget("a")
     assert poller.followed == ()
     after_forget = gate.count
-    time.sleep(10 * INTERVAL_S)
-    assert gate.count <= after_forget + 1, "at most the round already under way"
+    # With nothing left to follow the thread parks until an id is registered: from then on
+    # it cannot ask anything.
+    wait_until(lambda: _parked(poller), what="the poller parked with nothing to follow")
+    parked_at = gate.count
+    assert parked_at <= after_forget + 1, "at most the round already under way"
 
     # ...and one that just stops asking: its id is dropped after a couple of idle rounds.
     assert poller.wait_for_change("b", None, timeout_s=20, cancelled=never) is not None
-    wait_until(lambda: poller.followed == (), "the idle id is dropped")
+    assert gate.count > parked_at  # registering woke it
+    wait_until(lambda: poller.followed == (), what="the idle id is dropped")
+    wait_until(lambda: _parked(poller), what="the poller parked again")
     after_drop = gate.count
-    time.sleep(10 * INTERVAL_S)
-    assert gate.count == after_drop
+    assert _parked(poller) and poller.requests_made == after_drop
+
+
+def _parked(poller: DruidPoller) -> bool:
+    """The poller thread is blocked waiting for work (a thread waiting on the condition is in
+    its waiter list until notified), so no round can start before an id is registered."""
+    with poller._lock:
+        return bool(poller._has_work._waiters)  # type: ignore[attr-defined]
 
 
 def test_forget_wakes_that_ids_waiters(
@@ -324,7 +328,7 @@ def test_forget_wakes_that_ids_waiters(
         ),
     )
     thread.start()
-    wait_until(lambda: poller.followed == ("a",), "a is followed")
+    wait_until(lambda: poller.followed == ("a",), what="a is followed")
     poller.forget("a")
     thread.join(20)
     assert result == [None]
@@ -343,7 +347,7 @@ def test_more_ids_than_a_chunk_take_one_request_per_chunk(
         # A zero timeout registers the id and returns at once; it stays polled until idle.
         assert poller.wait_for_change(task_id, None, timeout_s=0, cancelled=never) is None
     gate.open()
-    wait_until(lambda: poller.followed == (), "the idle ids are dropped")
+    wait_until(lambda: poller.followed == (), what="the idle ids are dropped")
     poller.close()
 
     sizes = [len(body) for body in gate.bodies]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from app.services.druid import (
     replace_preview,
 )
 from tests.devstack.stack import DevStack
+from tests.support.waiting import wait_until
 
 from .conftest import gzip_members, stage_csv
 
@@ -112,18 +112,22 @@ def _until(
     timeout_s: float = 120.0,
 ) -> SqlResult:
     """Poll SQL until `done`: published segments reach the broker a few seconds later."""
-    deadline = time.monotonic() + timeout_s
     last: SqlResult | str = "no answer"
-    while time.monotonic() < deadline:
+
+    def satisfied() -> SqlResult | None:
+        nonlocal last
         try:
-            last = client.sql(query, params)
+            answer = client.sql(query, params)
         except DruidSqlError as exc:  # the table is unknown until its first segment loads
             last = str(exc)
-        else:
-            if done(last):
-                return last
-        time.sleep(1.0)
-    raise AssertionError(f"{query} never satisfied the check; last answer: {last}")
+            return None
+        last = answer
+        return answer if done(answer) else None
+
+    return wait_until(
+        satisfied, timeout=timeout_s, interval=1.0,
+        what=f"{query} satisfied the check", describe=lambda: last,
+    )
 
 
 @dataclass(frozen=True)
@@ -266,10 +270,10 @@ def test_cancel_a_running_task(
         datasource, staging, [_upload(devstack, staging, datasource)], IngestMode.APPEND, options
     )
     client.submit(spec)
-    deadline = time.monotonic() + 60
-    while client.task_status(spec.task_id).state is not DruidTaskState.RUNNING:
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.3)
+    wait_until(
+        lambda: client.task_status(spec.task_id).state is DruidTaskState.RUNNING,
+        timeout=60, interval=0.3, what="the task started",
+    )
     status = client.cancel(spec.task_id, confirm_timeout_s=60)
     assert status.state is DruidTaskState.FAILED
     assert client.bulk_status([spec.task_id])[0].state is DruidTaskState.FAILED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,10 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from app.domain.tasks import TaskState
+from app.domain.tasks import Task, TaskState
 from app.services.druid import DruidClient
 from app.services.store import TaskStore
 from tests.devstack.stack import DevStack
+from tests.support.waiting import wait_until
 
 from .cli_helpers import (
     Cli,
@@ -212,16 +212,18 @@ def test_cancel_from_the_cli_stops_a_running_druid_task(
     process = cli.start("ingest", str(write_csv(tmp_path / "slow.csv", 200)),
                         "--datasource", name, "--wait", INGEST_DESK_AWAIT_SEGMENTS_MS="180000")
     try:
-        deadline = time.monotonic() + 120
-        task = None
-        while time.monotonic() < deadline:
+        def running() -> Task | None:
             found = tasks_for(store, name)
             task = found[0] if found else None
             ingesting = task is not None and task.state is TaskState.INGESTING
             if ingesting and druid.task_status(task.druid_task_id or "").state.value == "RUNNING":
-                break
-            time.sleep(0.5)
-        assert task is not None and task.state is TaskState.INGESTING, explain(devstack, task)
+                return task
+            return None
+
+        task = wait_until(
+            running, timeout=120, interval=0.5, what="the Druid task was running",
+            describe=lambda: explain(devstack, (tasks_for(store, name) or [None])[0]),
+        )
         result = cli.run("cancel", task.id[:8])
         assert result.returncode == 0, result.stdout + result.stderr
         assert "was shut down" in result.stdout

@@ -3,7 +3,6 @@ desk that is gone left after the upload are adopted by the leader and carried to
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from tests.pipeline.test_pipeline_steps import (
 )
 from tests.storage.conftest import MotoServer, options, s3_config
 from tests.store.conftest import pg_server, pg_url  # noqa: F401
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -297,10 +297,11 @@ def test_two_desks_on_one_postgres_only_the_leader_adopts(
         assert stores[1].tasks.get(second.id).owner_client == gone.id
         # Alice closes; Bob's campaign wins the lock and he picks up what she left waiting.
         alice.close()
-        deadline = time.monotonic() + 10
-        while not (tick := bob.tick()).leader:
-            assert time.monotonic() < deadline, "bob never became the leader"
-            time.sleep(0.05)
+        def leading_tick() -> FollowTick | None:
+            tick = bob.tick()
+            return tick if tick.leader else None
+
+        tick = wait_until(leading_tick, what="bob became the leader")
         assert [t.id for t in tick.adopted] == [second.id]
         assert stores[1].tasks.get(first.id).owner_client == alice.client_id
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from app.services.store import TaskStore
 from app.services.store.models import TASKS
 from tests.druid.fake import FakeDruid, druid_report, sql_rows
 from tests.storage.conftest import MotoServer, options, s3_config
+from tests.support.waiting import wait_until
 
 FAST = IngestOptions(poll_interval_s=0.01, verify_timeout_s=0.3)
 
@@ -107,12 +107,12 @@ def write_source(path: Path, rows: int = 120) -> Path:
 
 
 def make_desk(tmp_path: Path, endpoint: str, bucket: str, druid_client: DruidClient | None = None,
-              fake: ServingDruid | None = None) -> Desk:
+              fake: ServingDruid | None = None, store_url: str | None = None) -> Desk:
     fake = fake or ServingDruid()
     config = s3_config(endpoint, bucket)
     uploader = S3Uploader(make_client(config), config, options())
     connections = Connections(config, uploader, druid_client or fake.client())
-    store = TaskStore.open(f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
+    store = TaskStore.open(store_url or f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
     client = store.clients.register()
     settings = Settings(s3_bucket=bucket, druid_url="http://druid.test:8888")
     pipeline = Runner(store, client.id, settings, connections, work_dir=tmp_path / "work")
@@ -219,10 +219,10 @@ def test_cancel_while_ingesting_shuts_the_druid_task_down(
     outcome: list[Task] = []
     worker = threading.Thread(target=lambda: outcome.append(desk.run(task)))
     worker.start()
-    deadline = time.monotonic() + 30
-    while desk.store.tasks.get(task.id).state is not TaskState.INGESTING:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(
+        lambda: desk.store.tasks.get(task.id).state is TaskState.INGESTING,
+        timeout=30, what="the task was ingesting",
+    )
     other = desk.store.clients.register()
     cancelled = TaskMoves(desk.store, other.id).cancel(
         task.id, "Cancelled by the user.", desk.connections
@@ -367,10 +367,10 @@ def test_a_closing_desk_stops_verifying_at_once_and_leaves_the_task_for_later(
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 30
-    while desk.store.tasks.get(task.id).state is not TaskState.VERIFYING:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(
+        lambda: desk.store.tasks.get(task.id).state is TaskState.VERIFYING,
+        timeout=30, what="the task was verifying",
+    )
     closing.set()
     worker.join(5)  # well inside the 120 s verify timeout
     assert not worker.is_alive()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import re
 from pathlib import Path
 
@@ -244,7 +243,6 @@ _ERRORS = {
 }
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="needs pyarrow")
 def test_formula_errors_become_nulls_reported_per_cell(tmp_path: Path) -> None:
     path = workbooks.xlsx_with_formula_errors(tmp_path / "f.xlsx", _ERRORS)
     table = open_source(path)
@@ -265,7 +263,6 @@ def test_formula_errors_become_nulls_reported_per_cell(tmp_path: Path) -> None:
     assert "Cell B4 shows the formula error #DIV/0!" in issues[0].message
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="needs pyarrow")
 def test_many_formula_errors_are_summarised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,7 +286,6 @@ def test_without_pyarrow_formula_errors_are_nulls_and_the_gap_is_said(
 
 
 def test_xls_legacy_workbook(tmp_path: Path) -> None:
-    pytest.importorskip("xlwt")
     rows = [["when", "qty", "ok", "name"], [dt.datetime(2024, 3, 15, 8, 30), 5, True, "a"]]
     rows.append([dt.datetime(2024, 3, 16), 6, False, "b"])
     table = open_source(workbooks.xls(tmp_path / "old.xls", rows))
@@ -301,7 +297,6 @@ def test_xls_legacy_workbook(tmp_path: Path) -> None:
 
 
 def test_xls_1904_date_system(tmp_path: Path) -> None:
-    pytest.importorskip("xlwt")
     rows = [["when"], [dt.datetime(2024, 3, 15)]]
     table = open_source(workbooks.xls(tmp_path / "mac.xls", rows, date1904=True))
     assert table.date1904 is True
@@ -309,7 +304,6 @@ def test_xls_1904_date_system(tmp_path: Path) -> None:
 
 
 def test_xlsb_binary_workbook(tmp_path: Path) -> None:
-    pytest.importorskip("pyxlsbwriter")
     sheets = {
         "Data": [["when", "amount", "name"], [dt.datetime(2024, 3, 15, 12), 1.5, "x"]],
         "Hidden": [["a"], [1], [2], [3]],
@@ -325,7 +319,6 @@ def test_xlsb_binary_workbook(tmp_path: Path) -> None:
 
 
 def test_xlsb_1904_flag_is_read(tmp_path: Path) -> None:
-    pytest.importorskip("pyxlsbwriter")
     path = workbooks.xlsb(tmp_path / "b.xlsb", {"Data": [["when"], [dt.datetime(2024, 3, 15)]]})
     table = open_source(workbooks.set_xlsb_date1904(path))
     assert table.date1904 is True
@@ -428,8 +421,6 @@ def test_1500_columns_read_and_column_limit(tmp_path: Path) -> None:
 
 
 def test_csv_named_xlsx_is_read_as_text(tmp_path: Path) -> None:
-    if importlib.util.find_spec("app.services.reading.delimited") is None:
-        pytest.skip("the delimited reader is not there yet")
     path = tmp_path / "export.xlsx"
     path.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
     table = open_source(path)

@@ -7,7 +7,6 @@ import random
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from tests.support.credentials import (
     memory_keyring_installed,
     without_aws_credentials,
 )
+from tests.support.waiting import WaitTimedOut, wait_until
 
 from .fault_proxy import FaultProxy
 
@@ -51,17 +51,21 @@ class MotoServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                # Not /moto-api/: a request there would count against INITIAL_NO_AUTH_ACTION_COUNT.
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.05)
+        try:
+            wait_until(self._listening, timeout=20, what="moto_server accepted connections")
+        except (WaitTimedOut, RuntimeError):
+            self.stop()
+            raise RuntimeError("moto_server did not start") from None
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError("moto_server exited at start")
+        try:
+            # Not /moto-api/: a request there would count against INITIAL_NO_AUTH_ACTION_COUNT.
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import defaultdict
 
@@ -13,6 +12,7 @@ from app.domain.store import ChangeSource, NewTask, TaskChange
 from app.domain.tasks import IngestMode
 from app.services.store import ChangeFeed, TaskStore
 from app.services.store.models import TASK_EVENTS, TASKS
+from tests.support.waiting import wait_until
 
 
 def draft(client: str, n: int = 0) -> NewTask:
@@ -73,9 +73,15 @@ def db_versions(store: TaskStore) -> dict[str, int]:
 def wait_until_converged(
     feed: ChangeFeed, expected: dict[str, int], timeout: float = 30.0
 ) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if feed.known_versions() == expected:
-            return True
-        time.sleep(0.05)
-    return feed.known_versions() == expected
+    """True once the feed has delivered exactly `expected`; raises naming the gap otherwise."""
+    wait_until(
+        lambda: feed.known_versions() == expected,
+        timeout=timeout,
+        what="the feed delivered every task's latest version",
+        describe=lambda: {
+            task_id: (feed.known_versions().get(task_id), version)
+            for task_id, version in expected.items()
+            if feed.known_versions().get(task_id) != version
+        },
+    )
+    return True

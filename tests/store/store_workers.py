@@ -18,7 +18,9 @@ from app.services.store import (
     TaskNotFoundError,
     TaskStore,
 )
-from tests.store.store_helpers import Recorder, db_versions, wait_until_converged
+from tests.store.store_helpers import Recorder, db_versions
+from tests.support.delays import hold_forever
+from tests.support.waiting import eventually
 
 TERMINAL_EXITS = frozenset({TaskState.FAILED, TaskState.CANCELLED})
 
@@ -152,7 +154,8 @@ def client_process(
     all_done.wait(300)
     expected = db_versions(store)
     summaries = [
-        listener_summary(r, wait_until_converged(f, expected))
+        # Not the raising wait: a child that raised would leave the parent waiting on its queue.
+        listener_summary(r, eventually(lambda f=f: f.known_versions() == expected, timeout=30))
         for f, r in zip(feeds, recorders, strict=True)
     ]
     for feed in feeds:
@@ -171,8 +174,7 @@ def campaign_process(url: str, role: str, results: Any) -> None:
     )
     election.start()
     results.put(("campaigning", os.getpid(), time.time()))
-    while True:
-        time.sleep(1)
+    hold_forever()
 
 
 def open_store_process(url: str, barrier: Any, results: Any) -> None:

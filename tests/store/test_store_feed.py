@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import pytest
 
@@ -13,6 +11,7 @@ from app.services.store import TaskStore
 from app.services.store.engine import libpq_conninfo
 from app.services.store.pg_feed import LISTENER_APPLICATION_NAME, PgChangeFeed
 from tests.store.store_helpers import Recorder, db_events, db_versions, draft, wait_until_converged
+from tests.support.waiting import wait_until
 
 S = TaskState
 
@@ -92,10 +91,7 @@ def test_listener_killed_by_server_reconnects_and_resyncs(pg_store: TaskStore) -
                 task.id, S.VALIDATING, expected_state=S.QUEUED, expected_version=1,
                 by_client="c1",
             )
-        deadline = time.monotonic() + 10
-        while feed.reconnect_count == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert feed.reconnect_count >= 1
+        wait_until(lambda: feed.reconnect_count >= 1, what="the listener reconnected")
         assert wait_until_converged(feed, db_versions(pg_store), timeout=15)
         assert recorder.events == db_events(pg_store)
         assert feed.status is FeedStatus.LIVE
@@ -115,17 +111,28 @@ def test_notification_payload_is_small(pg_store: TaskStore) -> None:
 
 
 @pytest.mark.postgres
-def test_unreachable_server_backs_off_and_stops_promptly(pg_store: TaskStore) -> None:
-    """Reconnect attempts slow down (no tight loop) and stop() does not wait out a backoff."""
+def test_unreachable_server_backs_off_and_stop_interrupts_the_backoff(pg_store: TaskStore) -> None:
+    """Every reconnect attempt waits first (no tight loop), and stop() cuts a backoff short."""
     dead = libpq_conninfo(pg_store.url).replace(f":{pg_store.engine.url.port}/", ":1/")
-    feed = PgChangeFeed(pg_store.tasks, dead)
+    feed = PgChangeFeed(pg_store.tasks, dead, max_backoff_s=3600.0)
     statuses: list[FeedStatus] = []
+    pauses: list[float] = []
+    pausing = feed._pause
+
+    def recorded_pause(seconds: float) -> None:
+        pauses.append(seconds)
+        # From the fourth attempt on, a backoff far longer than any test: only stop() ends it.
+        pausing(3600.0 if len(pauses) > 3 else seconds)
+
+    feed._pause = recorded_pause  # type: ignore[method-assign]
     feed.subscribe(lambda _change: None, statuses.append)
     feed.start()
-    time.sleep(1.5)
-    attempts = feed.reconnect_count
-    started = time.monotonic()
-    feed.stop()
-    assert time.monotonic() - started < 1.0
-    assert 2 <= attempts <= 15, attempts
+    thread = feed._thread
+    assert thread is not None
+    wait_until(lambda: len(pauses) > 3, what="the feed was waiting out its fourth backoff")
+    # One failed attempt, then one pause, each time: the attempts never come back to back.
+    assert feed.reconnect_count == len(pauses)
+    assert all(0 < pause <= 3600.0 for pause in pauses)
+    feed.stop(timeout=30)
+    assert not thread.is_alive()  # the hour-long pause did not hold it
     assert FeedStatus.LIVE not in statuses and FeedStatus.RECONNECTING in statuses

@@ -1,4 +1,8 @@
-"""Advisory-lock leader election: one Druid poller at a time, and a quick takeover when it dies."""
+"""Advisory-lock leader election: one Druid poller at a time, and a takeover when it dies.
+
+How quickly a successor takes over is measured in bench/leader_takeover.py; these tests check
+the order of events only (the lock is refused while held, granted once its holder is gone).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,7 @@ from app.services.store import SoloLeaderElection, TaskStore
 from app.services.store.engine import libpq_conninfo
 from app.services.store.leader import LEADER_APPLICATION_NAME, lock_key
 from tests.store.store_workers import campaign_process
-
-TAKEOVER_LIMIT_S = 5.0
+from tests.support.waiting import wait_until
 
 
 def _lock_holders(url: str, role: str) -> int:
@@ -53,7 +56,7 @@ class Inbox:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_killed_leader_is_replaced_within_seconds(pg_url: str) -> None:
+def test_killed_leader_is_replaced_by_a_refused_candidate(pg_url: str) -> None:
     TaskStore.open(pg_url).close()
     role = "druid-poller-test"
     ctx = multiprocessing.get_context("spawn")
@@ -66,29 +69,29 @@ def test_killed_leader_is_replaced_within_seconds(pg_url: str) -> None:
         process.start()
     alive = {p.pid: p for p in processes}
     inbox = Inbox(results)
-    takeovers: list[float] = []
     try:
         for _ in range(3):
             inbox.next("campaigning", 60)
         _, leader, _ = inbox.next("elected", 30)
         for _round in range(2):
-            # Only one candidate holds the lock, even with all of them campaigning.
-            time.sleep(0.5)
+            # Every other candidate has asked for the lock and been refused: one holder only.
+            others = len(alive) - 1
+            with psycopg.connect(libpq_conninfo(pg_url), autocommit=True) as admin:
+                wait_until(
+                    lambda: _refused(admin) >= others,  # noqa: B023 - read at once, each round
+                    timeout=30, what=f"{others} candidates were refused the lock",
+                )
             assert _lock_holders(pg_url, role) == 1
-            killed_at = time.time()
             os.kill(leader, signal.SIGKILL)
             alive.pop(leader).join(10)
-            _, successor, elected_at = inbox.next("elected", TAKEOVER_LIMIT_S + 5)
+            _, successor, _ = inbox.next("elected", 30)
             assert successor in alive and successor != leader
-            takeovers.append(elected_at - killed_at)
             leader = successor
         assert _lock_holders(pg_url, role) == 1
     finally:
         for process in alive.values():
             process.kill()
             process.join(10)
-    assert all(delay < TAKEOVER_LIMIT_S for delay in takeovers), takeovers
-    print(f"\nleader takeover after SIGKILL: {', '.join(f'{d:.2f}s' for d in takeovers)}")
 
 
 @pytest.mark.postgres
@@ -116,14 +119,10 @@ def test_leader_steps_down_when_its_session_dies_and_hands_over_on_stop(
         retry_interval_s=0.1,
     )
     second.start()
-    # The second candidate is campaigning once its own lock connection is open; give it one
-    # retry interval past that to try, and it must still not lead while the first holds on.
+    # The second candidate has asked for the lock and been refused while the first holds it.
     with psycopg.connect(libpq_conninfo(pg_store.url), autocommit=True) as admin:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _candidates(admin) < 2:
-            time.sleep(0.02)
-        assert _candidates(admin) == 2
-    assert not second.wait_until_leader(0.3)
+        wait_until(lambda: _refused(admin) == 1, what="the second candidate was refused")
+    assert not second.is_leader and elected == ["a"]
     assert first.is_leader
     # A different role is an independent election.
     other = pg_store.leader_election("reaper", retry_interval_s=0.1)
@@ -142,17 +141,16 @@ def test_leader_steps_down_when_its_session_dies_and_hands_over_on_stop(
         ]
         assert len(pids) == 2
         admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
-    # The health probe runs every second, so the loss is noticed within about that.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and "a" not in deposed:
-        time.sleep(0.02)
-    assert "a" in deposed
-    assert first.wait_until_leader(0.01) or second.wait_until_leader(5)
-    time.sleep(0.3)
+    # The health probe notices the lost session; the first steps down, and one of the two wins.
+    wait_until(lambda: "a" in deposed, what="the first leader stepped down", timeout=30)
+    wait_until(lambda: first.is_leader or second.is_leader, what="a new leader", timeout=30)
+    with psycopg.connect(libpq_conninfo(pg_store.url), autocommit=True) as admin:
+        # The loser has tried and been refused since: two leaders at once would show here.
+        wait_until(lambda: _refused(admin) == 1, what="the other candidate was refused")
     assert first.is_leader != second.is_leader
     leader, follower = (first, second) if first.is_leader else (second, first)
     leader.stop()
-    assert follower.wait_until_leader(3)
+    assert follower.wait_until_leader(30)
     follower.stop()
     assert not follower.is_leader
 
@@ -170,11 +168,15 @@ def test_embedded_mode_always_leads(sqlite_url: str) -> None:
         assert calls == ["up", "down"]
 
 
-def _candidates(admin: psycopg.Connection[Any]) -> int:
-    """Open lock connections of leader elections (each candidate holds one while it runs)."""
+def _refused(admin: psycopg.Connection[Any]) -> int:
+    """Candidates whose last word to the server was a lock request it refused: idle after
+    pg_try_advisory_lock, and holding no advisory lock."""
     row = admin.execute(
-        "SELECT COUNT(*) FROM pg_stat_activity "
-        "WHERE application_name = %s AND datname = current_database()",
+        "SELECT COUNT(*) FROM pg_stat_activity a "
+        "WHERE a.application_name = %s AND a.datname = current_database() "
+        "AND a.state = 'idle' AND a.query LIKE 'SELECT pg_try_advisory_lock(%%' "
+        "AND NOT EXISTS (SELECT 1 FROM pg_locks l "
+        "WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)",
         (LEADER_APPLICATION_NAME,),
     ).fetchone()
     return int(row[0]) if row else 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from app.services.store import (
 )
 from app.services.store.models import CLIENTS
 from tests.store.store_helpers import draft
+from tests.support.waiting import wait_until
 
 S = TaskState
 HAPPY_PATH = [
@@ -245,9 +245,10 @@ def test_sign_off_makes_tasks_adoptable_at_once(store: TaskStore) -> None:
 def test_clients_register_and_heartbeat(store: TaskStore) -> None:
     me = store.clients.register(user="ann", host="desk-1", app_version="9.9")
     assert store.clients.get(me.id) == me
-    time.sleep(0.01)
+    _age_heartbeat(store, me.id, 600)
+    assert store.clients.list_clients(alive_within=timedelta(minutes=1)) == []
     beat = store.clients.heartbeat(me.id)
-    assert me.last_heartbeat is not None and beat > me.last_heartbeat
+    assert me.last_heartbeat is not None and beat >= me.last_heartbeat
     assert [c.id for c in store.clients.list_clients(alive_within=timedelta(minutes=1))] == [me.id]
     _age_heartbeat(store, me.id, 600)
     assert store.clients.list_clients(alive_within=timedelta(minutes=1)) == []
@@ -255,7 +256,12 @@ def test_clients_register_and_heartbeat(store: TaskStore) -> None:
         store.clients.heartbeat("ghost")
     ticker = store.heartbeat(me.id, interval_s=0.05)
     ticker.start()
-    time.sleep(0.2)
+    # The ticker's beat is what brings the aged client back to life.
+    wait_until(
+        lambda: [c.id for c in store.clients.list_clients(alive_within=timedelta(minutes=1))]
+        == [me.id],
+        what="the ticker's heartbeat reached the store",
+    )
     ticker.stop(sign_off=True)
     assert ticker.last_beat is not None
     assert store.clients.get(me.id).last_heartbeat is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -17,6 +16,8 @@ from app.services.store import IllegalTransitionError, LostRaceError, TaskStore
 from app.services.store.engine import libpq_conninfo
 from app.services.store.tempcluster import TempPostgres
 from tests.store.store_helpers import Recorder, db_events, db_versions, draft, wait_until_converged
+from tests.support.delays import inject_delay
+from tests.support.waiting import wait_until
 
 LISTENERS = 4
 TASKS = 60
@@ -40,7 +41,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.store, self.ids, self.rng = store, ids, random.Random(seed)
         self.stopping = threading.Event()
-        self.applied: list[tuple[str, int, float]] = []
+        self.applied: list[tuple[str, int]] = []
         self.outage_errors = 0
 
     def run(self) -> None:
@@ -59,13 +60,13 @@ class Writer(threading.Thread):
                         task.id, self.rng.choice(targets), expected_state=task.state,
                         expected_version=task.version, by_client="writer",
                     )
-                self.applied.append((new.id, new.version, time.monotonic()))
+                self.applied.append((new.id, new.version))
             except (LostRaceError, IllegalTransitionError):
                 pass
             except DBAPIError:
                 self.outage_errors += 1
-                time.sleep(0.05)
-            time.sleep(0.01)
+                inject_delay(0.05)  # paced: an outage is no reason to hammer the server
+            inject_delay(0.01)  # a steady trickle of writes, not a flood
 
 
 def _admin(server: TempPostgres, database: str, *statements: str) -> None:
@@ -99,19 +100,26 @@ def test_listeners_survive_restart_and_resync_missed_changes(own_server: TempPos
     writers = [Writer(store, ids, seed) for seed in range(2)]
     for writer in writers:
         writer.start()
+    def writes() -> int:
+        return sum(len(w.applied) for w in writers)
+
     try:
-        time.sleep(1.0)
+        wait_until(lambda: writes() >= 20, timeout=30, what="the writers were under way")
         # 1. The whole server goes away and comes back on the same port.
         own_server.stop("fast")
-        time.sleep(1.5)
+        wait_until(
+            lambda: all(w.outage_errors for w in writers)
+            and not any(f.status is FeedStatus.LIVE for f in feeds),
+            timeout=30, what="the writers and listeners all met the outage",
+        )
         own_server.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not all(
-            f.status is FeedStatus.LIVE and f.reconnect_count >= 1 for f in feeds
-        ):
-            time.sleep(0.05)
-        assert all(f.reconnect_count >= 1 for f in feeds)
-        time.sleep(1.0)
+        wait_until(
+            lambda: all(f.status is FeedStatus.LIVE and f.reconnect_count >= 1 for f in feeds),
+            timeout=30, what="every listener was live again",
+        )
+        after_restart = writes()
+        wait_until(lambda: writes() >= after_restart + 20, timeout=30,
+                   what="the writers were back at work")
         # 2. Listeners are cut off and cannot log back in, while writers keep committing.
         reconnects_before = [f.reconnect_count for f in feeds]
         _admin(
@@ -121,16 +129,31 @@ def test_listeners_survive_restart_and_resync_missed_changes(own_server: TempPos
         )
         # pg_terminate_backend only signals the backends: a notification already on its way may
         # still arrive. Once every feed has noticed the loss nothing can, so the window opens then.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(f.status is FeedStatus.LIVE for f in feeds):
-            time.sleep(0.02)
-        assert not any(f.status is FeedStatus.LIVE for f in feeds)
-        time.sleep(0.1)  # a writer's commit time is taken just after its commit returns
-        window_start = time.monotonic()
-        time.sleep(1.5)
-        window_end = time.monotonic()
+        wait_until(lambda: not any(f.status is FeedStatus.LIVE for f in feeds), timeout=30,
+                   what="every listener noticed it was cut off")
+        # A write is recorded just after its commit returns, so the one each writer may have in
+        # flight now could have been committed (and notified) before the cut: the window opens
+        # after it, and closes before the listeners may log in again.
+        window_start = [len(w.applied) + 1 for w in writers]
+        wait_until(
+            lambda: all(
+                len(w.applied) >= start + 10
+                for w, start in zip(writers, window_start, strict=True)
+            ),
+            timeout=30, what="every writer committed while the listeners were locked out",
+        )
+        window_end = [len(w.applied) for w in writers]
         _admin(own_server, "restart", f"ALTER ROLE {WATCHER} LOGIN")
-        time.sleep(1.0)
+        wait_until(
+            lambda: all(
+                f.status is FeedStatus.LIVE and f.reconnect_count > before
+                for f, before in zip(feeds, reconnects_before, strict=True)
+            ),
+            timeout=30, what="every listener logged back in",
+        )
+        after_login = writes()
+        wait_until(lambda: writes() >= after_login + 10, timeout=30,
+                   what="the writers went on after the listeners were back")
     finally:
         for writer in writers:
             writer.stopping.set()
@@ -140,10 +163,9 @@ def test_listeners_survive_restart_and_resync_missed_changes(own_server: TempPos
         assert sum(w.outage_errors for w in writers) > 0, "the restart never hit the writers"
         truth_versions, truth_events = db_versions(store), db_events(store)
         missed_while_away = {
-            (tid, version)
-            for w in writers
-            for tid, version, at in w.applied
-            if window_start < at < window_end
+            key
+            for w, start, end in zip(writers, window_start, window_end, strict=True)
+            for key in w.applied[start:end]
         }
         assert missed_while_away, "nothing was written while the listeners were locked out"
         for feed, recorder, before in zip(feeds, recorders, reconnects_before, strict=True):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -12,13 +14,13 @@ from pytestqt.qtbot import QtBot
 from app.services.settings import Settings
 from app.ui.app import build_window
 from app.ui.main_window import MainWindow
-from app.ui.workers import all_pools
+from app.ui.workers import Worker, WorkerPool, all_pools
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "screenshots"
 UI_TESTS = Path(__file__).resolve().parent
 
-# How long a finished worker may take to return from run() before it counts as left behind.
-_RETURN_GRACE_MS = 500
+# Bounds the wait for ended workers to leave the pools; it is never what a test checks.
+_DRAIN_DEADLINE_MS = 30_000
 # Qt warnings fail the UI tests (as issue 6 asks). The offscreen platform cannot propagate size
 # hints to a window manager it does not have; that one message is the platform's, not ours.
 _QT_LOG_IGNORE = ("This plugin does not support propagateSizeHints",)
@@ -50,23 +52,59 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setenv(variable, str(tmp_path / "xdg" / folder))
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_pool_work(qapp: object) -> Iterator[None]:
-    """A test that leaves QThreadPool work running fails (after the work is drained).
+class _Outstanding:
+    """Workers submitted during a test whose operation has not yet returned."""
 
-    Depends on qapp so models with timers always have an event loop to belong to.
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.workers: dict[int, str] = {}
+
+    def made(self, worker: Worker[Any, Any]) -> None:
+        key = id(worker)
+        with self.lock:
+            self.workers[key] = worker.name
+        operation = worker._operation
+
+        def tracked(context: Any) -> Any:
+            # Noted on the worker's thread the moment the operation returns or raises: all
+            # that is left after it is emitting the outcome and returning to the pool. (Not a
+            # connection to `failed`: that would count as the worker's own failure handler.)
+            try:
+                return operation(context)
+            finally:
+                with self.lock:
+                    self.workers.pop(key, None)
+
+        worker._operation = tracked
+
+    def names(self) -> list[str]:
+        with self.lock:
+            return sorted(self.workers.values())
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_pool_work(qapp: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that ends while a worker it started is still at work fails.
+
+    "Still at work" is a condition, not a time: the worker's operation has not returned. One
+    whose operation has is only reporting and returning to the pool, so the pools are then
+    drained (under a deadline that only bounds the wait). Depends on qapp so models with
+    timers always have an event loop to belong to.
     """
+    outstanding = _Outstanding()
+    submitting = WorkerPool.submit
+
+    def tracked_submit(self: WorkerPool, worker: Worker[Any, Any], **kwargs: Any) -> Any:
+        outstanding.made(worker)
+        return submitting(self, worker, **kwargs)
+
+    monkeypatch.setattr(WorkerPool, "submit", tracked_submit)
     yield
-    # A worker that just emitted its last signal may still be returning from run(): allow it
-    # a moment. Work that is really left behind is still running after it.
-    settled = [pool.waitForDone(_RETURN_GRACE_MS) for pool in all_pools()]  # every pool waited
-    if all(settled):
-        return
-    drained = all([pool.waitForDone(10_000) for pool in all_pools()])
-    pytest.fail(
-        "the test left work running on the QThreadPool"
-        + ("" if drained else " (still running after 10 s)")
-    )
+    left_behind = outstanding.names()
+    drained = all([pool.waitForDone(_DRAIN_DEADLINE_MS) for pool in all_pools()])
+    if left_behind:
+        pytest.fail(f"the test left work running on the QThreadPool: {', '.join(left_behind)}")
+    assert drained, "work that had ended was still on the QThreadPool at the deadline"
 
 
 @pytest.fixture

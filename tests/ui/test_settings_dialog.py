@@ -246,7 +246,7 @@ def test_s3_test_against_moto(
 
     run_test(qtbot, dialog.database)
     run_test(qtbot, dialog.druid)
-    qtbot.wait(50)  # one layout pass for the verdicts' heights
+    dialog.layout().activate()  # lay the verdicts out now, for their heights
     dialog.resize(760, dialog.layout().totalHeightForWidth(760))
     screenshot(dialog, "04-settings")
 

@@ -14,7 +14,6 @@ from app.ui.task_filter import StateFilter, TaskFilterProxy
 from app.ui.task_format import StageView
 from app.ui.task_model import (
     BULK_INSERT,
-    FLUSH_INTERVAL_MS,
     Column,
     TaskRole,
     TaskTableModel,
@@ -54,13 +53,45 @@ def test_proxy_passes_qt_model_tester(qtmodeltester: ModelTester) -> None:
     proxy.setSourceModel(model)
     proxy.sort(Column.ROWS, Qt.SortOrder.DescendingOrder)
     qtmodeltester.check(proxy, force_py=True)
+    tasks = [model.task_at(row) for row in range(model.rowCount())]
+    assert len(tasks) == 12
+    problems = {t.id for t in tasks if t.state in (TaskState.INVALID, TaskState.FAILED)}
+    assert problems and len(problems) < 12
     proxy.set_state_filter(StateFilter.PROBLEMS)
-    proxy.set_search("file")
+    assert _shown(proxy) == problems
+    # Search narrows within the state filter: a problem task's own name, then a name that is
+    # only among the hidden tasks.
+    problem = min(problems)
+    proxy.set_search(f"file_{problem.removeprefix('task-')}")
+    assert _shown(proxy) == {problem}
+    healthy = min({t.id for t in tasks} - problems)
+    proxy.set_search(f"file_{healthy.removeprefix('task-')}")
+    assert _shown(proxy) == set()
     proxy.set_state_filter(StateFilter.ALL)
-    proxy.set_identity("client-a", "alice")
+    assert _shown(proxy) == {healthy}
+    proxy.set_search("")
+    assert _shown(proxy) == {t.id for t in tasks}
+    # "Mine" is what this client added, or what this user holds (odd tasks: client-a, alice).
+    proxy.set_identity("client-a", "nobody")
     proxy.set_mine_only(True)
-    model.queue_update(update(make_task(50), "alice"))
+    odd = {t.id for t in tasks if int(t.id.removeprefix("task-")) % 2}
+    assert _shown(proxy) == odd
+    proxy.set_identity("client-z", "bob")
+    assert _shown(proxy) == {t.id for t in tasks} - odd
+    proxy.set_identity("client-z", "alice")
+    assert _shown(proxy) == odd
+    # A new task of this user's appears in the filtered view as it arrives.
+    model.queue_update(update(make_task(50, client="client-q"), "alice"))
     model.flush()
+    assert _shown(proxy) == odd | {"task-050"}
+    proxy.set_mine_only(False)
+    assert len(_shown(proxy)) == 13
+
+
+def _shown(proxy: TaskFilterProxy) -> set[str]:
+    """The ids of the rows the proxy lets through."""
+    shown = [proxy.task_at(row) for row in range(proxy.rowCount())]
+    return {task.id for task in shown if task is not None}
 
 
 def test_updates_are_throttled_and_narrow(qtbot: QtBot) -> None:
@@ -77,7 +108,8 @@ def test_updates_are_throttled_and_narrow(qtbot: QtBot) -> None:
         model.queue_update(update(make_task(2, state=TaskState.VALIDATING, version=version)))
     model.queue_update(update(make_task(9)))
     assert changed == [] and inserted == []
-    with qtbot.waitSignal(model.rowsInserted, timeout=FLUSH_INTERVAL_MS * 4):
+    # The timer's flush is what delivers them (a generous deadline: how soon is not the point).
+    with qtbot.waitSignal(model.rowsInserted, timeout=10_000):
         pass
     assert inserted == [(5, 5)]
     task_changes = [c for c in changed if c[2] == 0]

@@ -22,6 +22,12 @@ def _open(qtbot: QtBot, settings: Settings, url: str) -> MainWindow:
     window.show()
     with qtbot.waitSignal(window.controller.sessionReady, timeout=20_000):
         window.controller.start()
+    session = window.controller.session
+    assert session is not None
+    # Only NOTIFY may carry changes during the test: the minutely safety resync is put off, and
+    # the feed's first resync (at start) is over once it is live.
+    session._feed._safety_resync_s = 3600.0  # type: ignore[attr-defined]
+    assert session._feed.wait_until_live(20)
     return window
 
 
@@ -29,12 +35,21 @@ def _open(qtbot: QtBot, settings: Settings, url: str) -> MainWindow:
 def two_desks(
     qtbot: QtBot, settings: Settings, pg_url: str  # noqa: F811
 ) -> Iterator[tuple[MainWindow, ...]]:
-    # A 5 s poll interval: the SQLite fallback would be far too slow for these waits, so a pass
-    # proves the PostgreSQL LISTEN/NOTIFY path carried the change.
+    # On PostgreSQL the feed resyncs the whole table only at start, after a reconnect or after
+    # an unreadable notification (and once a minute): `_only_notify` checks none of those ran,
+    # so a change that arrived came by LISTEN/NOTIFY, however long it took.
     first, second = _open(qtbot, settings, pg_url), _open(qtbot, settings, pg_url)
     yield first, second
     first.close()
     second.close()
+
+
+def _resyncs(window: MainWindow) -> tuple[int, int]:
+    """How often this desk's feed re-read the whole table, and reconnected."""
+    session = window.controller.session
+    assert session is not None
+    feed = session._feed
+    return feed.resync_count, feed.reconnect_count
 
 
 def _state_in(window: MainWindow, task_id: str) -> TaskState | None:
@@ -49,8 +64,10 @@ def test_a_task_added_on_one_desk_goes_live_on_the_other(
     assert alice.controller.session is not None
     assert alice.controller.session.info.database.shared
     session = alice.controller.session
+    alice_before, bob_before = _resyncs(alice), _resyncs(bob)
     task = session.pipeline.enqueue(SAMPLES / "sales_clean.csv").task
-    qtbot.waitUntil(lambda: _state_in(bob, task.id) is TaskState.QUEUED, timeout=3000)
+    qtbot.waitUntil(lambda: _state_in(bob, task.id) is TaskState.QUEUED, timeout=20_000)
+    assert _resyncs(bob) == bob_before  # no resync ran: the notification carried it
     alice.controller.validate(task.id)
     qtbot.waitUntil(lambda: _state_in(bob, task.id) is TaskState.READY, timeout=20_000)
     shown = bob.model.task_by_id(task.id)
@@ -63,5 +80,6 @@ def test_a_task_added_on_one_desk_goes_live_on_the_other(
     assert bob.select_task(task.id)
     assert bob.cancel_action.isEnabled()
     bob.cancel_action.trigger()
-    qtbot.waitUntil(lambda: _state_in(alice, task.id) is TaskState.CANCELLED, timeout=3000)
+    qtbot.waitUntil(lambda: _state_in(alice, task.id) is TaskState.CANCELLED, timeout=20_000)
     assert _state_in(bob, task.id) is TaskState.CANCELLED
+    assert _resyncs(alice) == alice_before and _resyncs(bob) == bob_before

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.ui.workers import Worker, WorkerContext, WorkerFailure, WorkerPool, heavy_slots
+from tests.support.delays import inject_delay
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def test_stop_check_tells_a_users_cancel_from_a_closing_desk(qtbot: QtBot) -> No
                 except BaseException:
                     seen.append("stopped, nothing recorded")
                     raise
-                QThread.msleep(5)
+                inject_delay(0.005)  # stands in for a slice of work
 
         return run
 
