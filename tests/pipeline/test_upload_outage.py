@@ -33,10 +33,10 @@ from app.services.settings import Settings
 from app.services.storage import OpenUpload, S3Client, make_client, object_key
 from app.services.store import TaskStore
 from app.services.store.models import TASKS
-from tests.druid.test_poller import wait_until
 from tests.pipeline.test_pipeline_steps import Desk, make_desk
 from tests.storage.conftest import MotoServer, s3_config
 from tests.storage.fault_proxy import Fault, FaultProxy, SeenRequest, upload_part
+from tests.support.waiting import wait_until
 
 KEEP = timedelta(days=7)
 

@@ -4,7 +4,7 @@ and files added meanwhile kept (and counted by the quit guard) until a store ope
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,8 @@ from app.ui.store_opening import StoreProblem
 from tests.support.credentials import memory_keyring_installed
 
 from .ui_helpers import SAMPLES, drop
+
+Shot = Callable[[MainWindow, str], Path]
 
 OPEN_MS = 30_000
 # What the window must never show: the driver's or SQLAlchemy's own wording.
@@ -66,7 +68,7 @@ def _quit_box(window: MainWindow) -> QMessageBox:
 
 
 def test_unreachable_postgres_says_why_with_retry_and_keeps_a_dropped_file(
-    qtbot: QtBot, settings: Settings, server: TempPostgres, tmp_path: Path
+    qtbot: QtBot, settings: Settings, server: TempPostgres, tmp_path: Path, screenshot: Shot
 ) -> None:
     url = server.url_for("desk")
     window, problem = _failed_window(qtbot, settings, url)
@@ -89,8 +91,8 @@ def test_unreachable_postgres_says_why_with_retry_and_keeps_a_dropped_file(
     assert len(window.controller.waiting) == 1
     assert "1 file you added is kept" in empty.body.text()
     assert "1 file kept until one opens" in window.status.currentMessage()
-    qtbot.wait(50)  # one layout pass for the grown text before the picture
-    assert window.grab().save("/tmp/startup15-failure.png")
+    window.layout().activate()  # lay the grown text out now, before the picture
+    screenshot(window, "startup-store-failure")
 
     box = _quit_box(window)
     assert box.text() == "1 file is waiting for the task database and not added yet."
@@ -123,7 +125,7 @@ def test_unreachable_postgres_says_why_with_retry_and_keeps_a_dropped_file(
 
 
 def test_this_computer_only_opens_the_embedded_store_for_this_run(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot, tmp_path: Path, screenshot: Shot
 ) -> None:
     # A bad port and a URL that was saved: the settings must name it still afterwards.
     settings = Settings(database_url="postgresql+psycopg://ann@127.0.0.1:notaport/tasks")
@@ -154,7 +156,7 @@ def test_this_computer_only_opens_the_embedded_store_for_this_run(
         timeout=OPEN_MS,
     )
     assert len(window.controller.waiting) == 0
-    assert window.grab().save("/tmp/startup15-local.png")
+    screenshot(window, "startup-this-computer-only")
     _close(qtbot, window)
     with TaskStore.open(f"sqlite:///{local}") as store:
         assert [t.file_name for t in store.tasks.list_tasks()] == ["sales_clean.csv"]
