@@ -50,7 +50,8 @@ def _silently(admin: psycopg.Connection[tuple[object, ...]], task_id: str) -> No
 
 
 def test_an_unreadable_notification_is_ignored_and_the_feed_goes_on(
-    pg_store: TaskStore, admin: psycopg.Connection[tuple[object, ...]]
+    pg_store: TaskStore, admin: psycopg.Connection[tuple[object, ...]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The minutely safety resync is put off: any resync below is the feed's answer to the
     # unreadable payloads, and any change after them must come by NOTIFY.
@@ -63,6 +64,7 @@ def test_an_unreadable_notification_is_ignored_and_the_feed_goes_on(
         wait_until(lambda: feed.resync_count > resyncs, what="the feed read past the garbage")
         assert feed.status is FeedStatus.LIVE and feed.reconnect_count == 0
         assert recorder.calls == 0  # nothing changed, so nothing was delivered
+        assert "unreadable task change notification 'not json'" in caplog.text
         task = pg_store.tasks.create(draft("c1"))
         assert wait_until_converged(feed, db_versions(pg_store), timeout=20)
         assert recorder.event_source[(task.id, 1)] is ChangeSource.NOTIFY

@@ -162,6 +162,10 @@ class PgChangeFeed(ChangeFeed):
                     payload = json.loads(notify.payload)
                     task_id, version = str(payload["id"]), int(payload["v"])
                 except (ValueError, KeyError, TypeError):
+                    # Another writer (an older desk, a hand-made NOTIFY): a full re-read
+                    # catches whatever it meant.
+                    log.warning("unreadable task change notification %.80r; re-reading all",
+                                notify.payload)
                     unreadable = True
                     continue
                 pending[task_id] = max(version, pending.get(task_id, 0))
