@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from app.commands.problems import SetupProblem
 from app.commands.terminal import printable
 from app.domain.druid import SegmentGranularity
 from app.domain.store import TaskChange
@@ -31,7 +32,6 @@ from app.pipeline.steps.base import Job, Pool
 from app.pipeline.tasks import create_task, find_task, find_unfinished
 from app.services.druid import SpecOptions
 from app.services.settings import load_settings
-from app.services.store import StoreError
 from app.services.template_files import TemplateError, load_template
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
@@ -42,17 +42,16 @@ _MESSAGE_LIMIT = 400
 
 @contextmanager
 def _session(*, need_remote: bool) -> Iterator[DeskSession]:
-    """The same session the window opens, as the command line's own client."""
-    settings = load_settings()
-    try:
-        session = DeskSession.open(settings, role=ClientRole.COMMAND_LINE)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """The same session the window opens (the same settings, the keyring's database password),
+    as the command line's own client. Database, S3 and Druid errors go up to the command
+    group, which prints them as one line (app.commands.problems)."""
+    session = DeskSession.open(load_settings(), role=ClientRole.COMMAND_LINE)
     try:
         if need_remote and session.connections is None:
-            raise click.ClickException(
-                "S3 and Druid are not configured (INGEST_DESK_S3_BUCKET, INGEST_DESK_DRUID_URL); "
-                "`ingest-desk doctor` shows what is missing."
+            raise SetupProblem(
+                "S3 and Druid are not configured",
+                "Set INGEST_DESK_S3_BUCKET and INGEST_DESK_DRUID_URL (or use Settings in the "
+                "window); `ingest-desk doctor` shows what is missing.",
             )
         yield session
     finally:
@@ -280,12 +279,16 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
 
 @click.command("doctor")
 def doctor_command() -> None:
-    """Check the task database, S3 and Druid; exit non-zero when something is wrong."""
+    """Check the task database, S3 and Druid (read-only); exit 4 when something is wrong."""
     checks = run_checks(load_settings())
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
-        click.echo(f"{mark} {check.name:<9} {check.message}")
+        click.echo(f"{mark} {check.name:<9} {printable(check.message, _MESSAGE_LIMIT)}")
         if not check.ok and check.hint:
-            click.echo(f"     {'':<9} hint: {check.hint}")
-    if not all(check.ok for check in checks):
-        sys.exit(EXIT_FAILED)
+            click.echo(f"     {'':<9} hint: {printable(check.hint, _MESSAGE_LIMIT)}")
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        raise SetupProblem(
+            f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)})",
+            "See the FAIL lines above.",
+        )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         DruidReportError,
         DruidSqlError,
         DruidUnavailableError,
+        DruidUrlError,
     )
     from app.services.druid.spec import (
         EnvironmentPassword,
@@ -63,6 +64,8 @@ else:
                 "DruidReportError",
                 "DruidSqlError",
                 "DruidUnavailableError",
+    "DruidUrlError",
+                "DruidUrlError",
             ),
             "spec": (
                 "EnvironmentPassword",
@@ -90,6 +93,7 @@ __all__ = [
     "DruidReportError",
     "DruidSqlError",
     "DruidUnavailableError",
+    "DruidUrlError",
     "EnvironmentPassword",
     "IngestionSpec",
     "PlainPassword",

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 
 class DruidError(Exception):
-    """Anything that went wrong talking to Druid."""
+    """Anything that went wrong talking to Druid; `hint` is the next step, if there is one."""
+
+    hint: str = ""
+
+
+class DruidUrlError(DruidError):
+    """The Druid URL cannot be used as written (no http:// or https://, not a URL at all)."""
+
+    hint = "Add http:// or https:// at the start, e.g. https://druid.example.com:8888."
 
 
 class DruidUnavailableError(DruidError):
     """Druid could not be reached, or kept answering with transient errors until retries ran out."""
+
+    hint = "Check the Druid URL points at the router (or the Overlord) and that Druid is running."
 
     def __init__(
         self, message: str, status_code: int | None = None, druid_message: str | None = None
@@ -39,6 +49,8 @@ class DruidHttpError(DruidError):
 
 class DruidAuthError(DruidHttpError):
     """401/403: the user name, the keyring password or the user's permissions are wrong."""
+
+    hint = "Check the Druid user name and the password saved in Settings (kept in the OS keyring)."
 
 
 class DruidNotFoundError(DruidHttpError):

@@ -6,7 +6,9 @@ from app.domain.tasks import Task, TaskState
 
 
 class StoreError(Exception):
-    """Base for everything the task store raises on purpose."""
+    """Base for everything the task store raises on purpose; `hint` is the next step, if any."""
+
+    hint: str = ""
 
 
 class TaskNotFoundError(StoreError):
@@ -53,12 +55,24 @@ class ClientNotFoundError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The database could not be reached or refused us; `reason` is the driver's first line."""
+    """The database could not be reached or refused us; `reason` says why in plain words
+    (app.services.store.diagnose turns the driver's text into it) and `hint` what to check."""
 
-    def __init__(self, where: str, reason: str) -> None:
+    def __init__(self, where: str, reason: str, hint: str = "") -> None:
         super().__init__(f"Cannot reach the task database {where}: {reason}")
         self.where = where
         self.reason = reason
+        self.hint = hint
+
+
+class DatabaseUrlError(StoreError, ValueError):
+    """The task database URL cannot be used as written (not a URL, bad port, other database);
+    nothing was connected to."""
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(f"Not a usable task database URL: {reason}")
+        self.reason = reason
+        self.hint = hint
 
 
 class SchemaError(StoreError):
