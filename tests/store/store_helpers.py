@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -79,3 +80,13 @@ def wait_until_converged(
             return True
         time.sleep(0.05)
     return feed.known_versions() == expected
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
