@@ -49,7 +49,7 @@ from app.services.druid.errors import (
     DruidNotFoundError,
     DruidSqlError,
     DruidUnavailableError,
-    DruidUrlError,
+    usable_url,
 )
 from app.services.druid.spec import IngestionSpec
 from app.services.settings import APP_NAME, Settings
@@ -116,16 +116,6 @@ def extension_problem(status: DruidStatus, staging_format: str = "ndjson.gz") ->
     )
 
 
-def _usable_url(url: str) -> str:
-    """`url` when it starts with http:// or https://; DruidUrlError (with its hint) otherwise,
-    instead of httpx's "unsupported protocol" on the first request."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in ("http", "https"):
-        shown = f"starts with {scheme}://" if scheme else "has no http:// or https://"
-        raise DruidUrlError(f"The Druid URL {url!r} {shown}")
-    return url
-
-
 class DruidClient:
     """One Druid cluster, reached through its router (or the Overlord and broker directly)."""
 
@@ -141,7 +131,7 @@ class DruidClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = _usable_url(base_url).rstrip("/")
+        self.base_url = usable_url(base_url).rstrip("/")
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._timeout_s = timeout_s
@@ -212,9 +202,6 @@ class DruidClient:
                 response = self._http.request(
                     method, path, content=body, params=params, headers=headers
                 )
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                # Not a network fault: no retry makes this URL work.
-                raise DruidUrlError(f"Druid URL {self.base_url!r} cannot be used: {exc}") from exc
             except httpx.TimeoutException as exc:
                 raise _TransientError(
                     f"timed out after {self._timeout_s:g} s ({type(exc).__name__})"

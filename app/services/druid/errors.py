@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 
 class DruidError(Exception):
     """Anything that went wrong talking to Druid; `hint` is the next step, if there is one."""
@@ -75,3 +77,19 @@ class DruidCancelNotConfirmedError(DruidError):
 
 class DruidReportError(DruidError):
     """The task report is missing or does not have the shape this client understands."""
+
+
+def usable_url(url: str) -> str:
+    """`url` when httpx can send to it; DruidUrlError (with its hint) otherwise, instead of
+    httpx's "unsupported protocol" or "invalid port" on the first request."""
+    parts = urlsplit(url if "://" in url else f"missing://{url}")
+    if parts.scheme.lower() not in ("http", "https"):
+        shown = "has no" if parts.scheme == "missing" else f"starts with {parts.scheme}:// and not"
+        raise DruidUrlError(f"The Druid URL {url!r} {shown} http:// or https://")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise DruidUrlError(f"The Druid URL {url!r} has a port that is not a number") from exc
+    if not parts.hostname:
+        raise DruidUrlError(f"The Druid URL {url!r} names no host")
+    return url
