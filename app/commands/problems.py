@@ -9,6 +9,7 @@ Exit codes (documented in `ingest-desk --help` and the README):
 from __future__ import annotations
 
 import sys
+import tomllib
 
 import click
 
@@ -67,6 +68,28 @@ def problem_line(exc: BaseException) -> str:
     return f"ingest-desk: {printable(text, _LIMIT)}"
 
 
+def _settings_problem(exc: BaseException) -> SetupProblem | None:
+    """A settings file that is not TOML, or a value pydantic refused (from settings.toml or an
+    INGEST_DESK_* variable)."""
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        from app.services.settings import settings_file  # noqa: PLC0415
+
+        return SetupProblem(f"The settings file {settings_file()} is not valid TOML ({exc})",
+                            "Fix the line it names, or remove the file to start afresh.")
+    module = sys.modules.get("pydantic")
+    invalid = getattr(module, "ValidationError", None) if module else None
+    if not (isinstance(invalid, type) and isinstance(exc, invalid)):
+        return None
+    from app.services.settings import ENV_PREFIX, settings_file  # noqa: PLC0415
+
+    errors = exc.errors()  # type: ignore[attr-defined]
+    names = [".".join(str(part) for part in error["loc"]) for error in errors]
+    said = "; ".join(f"{name}: {error['msg']}" for name, error in zip(names, errors, strict=True))
+    variables = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in names)
+    return SetupProblem(f"A setting is not valid ({said})",
+                        f"Fix it in {settings_file()} or in {variables}.")
+
+
 def exit_code_for(exc: BaseException) -> int | None:
     """The exit code for a problem a command reports in one line; None for anything else
     (a bug keeps its traceback, so it can be reported)."""
@@ -82,6 +105,7 @@ def exit_code_for(exc: BaseException) -> int | None:
 
 def report(exc: BaseException) -> int | None:
     """Print `exc` as one line on stderr and give its exit code; None when it is not ours."""
+    exc = _settings_problem(exc) or exc
     code = exit_code_for(exc)
     if code is not None:
         click.echo(problem_line(exc), err=True)

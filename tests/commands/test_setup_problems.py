@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,7 +65,10 @@ class Desk:
     def env(self, **settings: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INGEST_DESK_"))}
         keyring_file = self.home / "keyring.json"
-        keyring_file.write_text(json.dumps(self.keyring), encoding="utf-8")
+        # Replaced whole: processes started in parallel read it while the next one starts.
+        partial = self.home / f"keyring.{threading.get_ident()}.partial"
+        partial.write_text(json.dumps(self.keyring), encoding="utf-8")
+        partial.replace(keyring_file)
         env.update(
             XDG_DATA_HOME=str(self.home / "data"),
             XDG_CONFIG_HOME=str(self.home / "config"),
@@ -213,3 +217,19 @@ def test_exit_codes_are_in_the_help() -> None:
     shown = CliRunner().invoke(cli, ["--help"])
     assert shown.exit_code == 0
     assert " ".join(EXIT_CODES_HELP.split()) in " ".join(shown.output.split())
+
+
+def test_bad_settings_are_one_line(desk: Desk) -> None:
+    wrong_type = desk.run("tasks", druid_timeout_s="soon")
+    assert wrong_type.returncode == EXIT_SETUP
+    assert wrong_type.stderr.splitlines() == [
+        "ingest-desk: A setting is not valid (druid_timeout_s: Input should be a valid number, "
+        "unable to parse string as a number). Hint: Fix it in "
+        f"{desk.home / 'settings.toml'} or in INGEST_DESK_DRUID_TIMEOUT_S."
+    ]
+    (desk.home / "settings.toml").write_text('database_url = "unterminated\n', encoding="utf-8")
+    not_toml = desk.run("doctor")
+    assert not_toml.returncode == EXIT_SETUP
+    [line] = not_toml.stderr.splitlines()
+    assert line.startswith(f"ingest-desk: The settings file {desk.home / 'settings.toml'} is "
+                           "not valid TOML (")
