@@ -51,7 +51,7 @@ def check_database(settings: Settings) -> Check:
         return Check("database", False, f"Not a usable task database URL: {found.bad_url}",
                      found.hint)
     if found.error is not None or found.version is None:
-        reason = found.error or "no answer"
+        reason = found.plain or found.error or "no answer"
         return Check("database", False, f"Cannot reach the task database {found.where}: "
                      f"{reason}", found.hint)
     kind = "embedded SQLite" if settings.embedded else "PostgreSQL (shared)"

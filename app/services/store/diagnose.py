@@ -129,11 +129,20 @@ def explain(url: str | URL, exc: BaseException) -> tuple[str, str]:
     return _first_line(text, type(exc).__name__), _CHECK_SERVER
 
 
+def driver_reason(exc: BaseException) -> str:
+    """The driver's own first line (not SQLAlchemy's wrapper text with its help link), or the
+    OS's words for a file problem."""
+    if isinstance(exc, OSError) and not isinstance(exc, DBAPIError) and exc.strerror:
+        return exc.strerror
+    text = _driver_text(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def unavailable(url: str | URL, exc: BaseException) -> StoreUnavailableError:
-    """The StoreUnavailableError for `exc`, with the URL's password masked."""
-    reason, hint = explain(url, exc)
+    """The StoreUnavailableError for `exc`, named by the URL without its password."""
+    plain, hint = explain(url, exc)
     where = make_url(url)._replace(password=None).render_as_string(hide_password=False)
-    return StoreUnavailableError(where, reason, hint)
+    return StoreUnavailableError(where, driver_reason(exc), hint, plain=plain)
 
 
 def is_transient(exc: BaseException) -> bool:

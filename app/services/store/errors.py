@@ -55,11 +55,13 @@ class ClientNotFoundError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The database could not be reached or refused us; `reason` says why in plain words
-    (app.services.store.diagnose turns the driver's text into it) and `hint` what to check."""
+    """The database could not be reached or refused us. `reason` is the driver's (or the OS's)
+    own first line; `plain` says the same in plain words and `hint` what to check (see
+    app.services.store.diagnose); the message uses `plain`."""
 
-    def __init__(self, where: str, reason: str, hint: str = "") -> None:
-        super().__init__(f"Cannot reach the task database {where}: {reason}")
+    def __init__(self, where: str, reason: str, hint: str = "", plain: str = "") -> None:
+        self.plain = plain or reason
+        super().__init__(f"Cannot reach the task database {where}: {self.plain}")
         self.where = where
         self.reason = reason
         self.hint = hint

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from app.services.store.diagnose import explain, parse_database_url
+from app.services.store.diagnose import driver_reason, explain, parse_database_url
 from app.services.store.engine import display_url, make_engine
 from app.services.store.errors import DatabaseUrlError
 from app.services.store.schema import current_revision
@@ -20,15 +20,17 @@ from app.services.store.schema import current_revision
 @dataclass(frozen=True, slots=True)
 class DatabaseProbe:
     """What one connection attempt found; exactly one of `version`, `bad_url`, `error` is set
-    (with `version`, `revision` is the schema's, None for a database without task tables;
-    `hint` goes with `bad_url` or `error`). `not_created` marks an embedded file that does not
-    exist yet: it is made, with its tables, on first use."""
+    (with `version`, `revision` is the schema's, None for a database without task tables).
+    `error` is the driver's own first line, `plain` the same in plain words; `hint` goes with
+    `bad_url` or `error`. `not_created` marks an embedded file that does not exist yet: it is
+    made, with its tables, on first use."""
 
     where: str
     version: str | None = None
     revision: str | None = None
     bad_url: str | None = None
     error: str | None = None
+    plain: str = ""
     hint: str = ""
     not_created: bool = False
 
@@ -49,11 +51,17 @@ def _unmade_file(parsed: URL, where: str) -> DatabaseProbe | None:
         return None
     folder = next((p for p in path.parents if p.exists()), Path("/"))
     if not os.access(folder, os.W_OK | os.X_OK):
+        said = f"the embedded database cannot be created in {folder} (not writable)"
         return DatabaseProbe(
-            where, error=f"the embedded database cannot be created in {folder} (not writable)",
+            where, error=said, plain=said,
             hint="Check this account may write to that folder, or set another location.",
         )
     return DatabaseProbe(where, version=f"SQLite {sqlite3.sqlite_version}", not_created=True)
+
+
+def _failed(where: str, url: URL, exc: BaseException) -> DatabaseProbe:
+    plain, hint = explain(url, exc)
+    return DatabaseProbe(where, error=driver_reason(exc), plain=plain, hint=hint)
 
 
 def probe_database(url: str) -> DatabaseProbe:
@@ -70,14 +78,12 @@ def probe_database(url: str) -> DatabaseProbe:
     try:
         engine = make_engine(parsed, pool_size=1)
     except OSError as exc:
-        reason, hint = explain(parsed, exc)
-        return DatabaseProbe(where, error=reason, hint=hint)
+        return _failed(where, parsed, exc)
     try:
         with engine.connect() as conn:
             version = _server_version(conn)
         return DatabaseProbe(where, version=version, revision=current_revision(engine))
     except (DBAPIError, OSError) as exc:
-        reason, hint = explain(parsed, exc)
-        return DatabaseProbe(where, error=reason, hint=hint)
+        return _failed(where, parsed, exc)
     finally:
         engine.dispose()
