@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from app.pipeline.choices import (
     choices_from_template,
     ingest_options,
 )
-from app.pipeline.doctor import run_checks
+from app.pipeline.doctor import Check, run_checks
 from app.pipeline.intake import file_sha256
 from app.pipeline.runner import RunResult
 from app.pipeline.session import ClientRole, DeskSession
@@ -56,6 +56,13 @@ def _session(*, need_remote: bool) -> Iterator[DeskSession]:
         yield session
     finally:
         session.close()
+
+
+def _checks_failed(checks: Sequence[Check]) -> SetupProblem:
+    """doctor's one stderr line (exit 4): which checks failed; their FAIL lines say why."""
+    failed = [check.name for check in checks if not check.ok]
+    return SetupProblem(f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)})",
+                        "See the FAIL lines above.")
 
 
 def _line(task: Task, message: str | None = None) -> str:
@@ -279,16 +286,12 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
 
 @click.command("doctor")
 def doctor_command() -> None:
-    """Check the task database, S3 and Druid (read-only); exit 4 when something is wrong."""
+    """Check the task database, S3 and Druid; exit non-zero when something is wrong."""
     checks = run_checks(load_settings())
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
-        click.echo(f"{mark} {check.name:<9} {printable(check.message, _MESSAGE_LIMIT)}")
+        click.echo(f"{mark} {check.name:<9} {check.message}")
         if not check.ok and check.hint:
-            click.echo(f"     {'':<9} hint: {printable(check.hint, _MESSAGE_LIMIT)}")
-    failed = [check.name for check in checks if not check.ok]
-    if failed:
-        raise SetupProblem(
-            f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)})",
-            "See the FAIL lines above.",
-        )
+            click.echo(f"     {'':<9} hint: {check.hint}")
+    if not all(check.ok for check in checks):
+        raise _checks_failed(checks)
