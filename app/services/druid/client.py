@@ -199,9 +199,8 @@ class DruidClient:
 
         def once() -> httpx.Response:
             try:
-                response = self._http.request(
-                    method, path, content=body, params=params, headers=headers
-                )
+                response = self._http.request(method, path, content=body, params=params,
+                                              headers=headers)
             except httpx.TimeoutException as exc:
                 raise _TransientError(
                     f"timed out after {self._timeout_s:g} s ({type(exc).__name__})"
