@@ -75,8 +75,10 @@ class Writer(threading.Thread):
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["fast", "immediate"])  # immediate: a crash, then recovery
 def test_writes_ride_out_a_server_restart(
-    own_server: TempPostgres, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    mode: str, own_server: TempPostgres, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A loaded test machine may take longer than production's 30 s to restart the server.
     monkeypatch.setattr(units, "TRANSIENT_DEADLINE_S", 120.0)
@@ -88,7 +90,7 @@ def test_writes_ride_out_a_server_restart(
         writer.start()
     try:
         assert wait_until(lambda: all(w.applied >= 5 for w in writers))
-        own_server.stop("fast")  # every connection is terminated mid-transaction
+        own_server.stop(mode)  # every connection is terminated mid-transaction
         own_server.start()
         before = [w.applied for w in writers]
         assert wait_until(
