@@ -3,7 +3,7 @@
 Exit codes (documented in `ingest-desk --help` and the README):
   0 done, 1 a task or check failed (or the file is invalid), 2 bad usage or an unreadable file,
   3 refused (the file was ingested before), 4 the task database, S3 or Druid cannot be used
-  (setup, connection, schema), 130 interrupted.
+  (setup, connection, schema).
 """
 
 from __future__ import annotations
