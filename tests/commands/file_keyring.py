@@ -16,7 +16,9 @@ FILE_VARIABLE = "INGEST_DESK_TEST_KEYRING_FILE"
 
 
 class JsonFileKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    # Below keyring's own "fail" backend: only chosen by name, never by a test process that
+    # merely imported this module and asks keyring for its default.
+    priority = -1  # type: ignore[assignment]
 
     @property
     def _file(self) -> Path:
