@@ -39,10 +39,29 @@ class _CommandsOnDemand(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # A database, S3 or Druid problem from any command: one plain line, an exit code.
+            from app.commands.problems import report  # noqa: PLC0415
+
+            code = report(exc)
+            if code is None:
+                raise
+            ctx.exit(code)
+
 
 @click.group(
     cls=_CommandsOnDemand,
     invoke_without_command=True,
+    # Spelled here, not imported, so `--help` loads no command module (app.commands.problems
+    # holds the same text; a test checks they agree).
+    epilog=(
+        "Exit codes: 0 done; 1 a task or check failed, or the file is invalid; 2 bad usage or "
+        "an unreadable file; 3 refused (already ingested); 4 the task database, S3 or Druid "
+        "cannot be used (settings, connection, schema)."
+    ),
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="ingest-desk")

@@ -1,13 +1,12 @@
-"""`ingest-desk db ...`: inspect and migrate the task database the settings point at."""
+"""`ingest-desk db ...`: inspect and migrate the task database the settings point at.
+
+Database errors go up to the command group, which prints them as one line with a hint."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import click
 
 from app.pipeline.database import database_url, downgrade_schema, schema_revision, upgrade_schema
-from app.services.store import SchemaChange, StoreError
 
 _url_option = click.option(
     "--database-url",
@@ -31,7 +30,7 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def upgrade_command(database_url: str | None, revision: str) -> None:
     """Apply the schema migrations this app ships (safe to run repeatedly)."""
-    change = _run(lambda: upgrade_schema(_resolve(database_url), revision))
+    change = upgrade_schema(_resolve(database_url), revision)
     if change.before == change.after:
         click.echo(f"{change.where}: already at {change.after}")
     else:
@@ -42,7 +41,7 @@ def upgrade_command(database_url: str | None, revision: str) -> None:
 @_url_option
 def current_command(database_url: str | None) -> None:
     """Print the database's schema revision and the newest this app knows."""
-    change = _run(lambda: schema_revision(_resolve(database_url)))
+    change = schema_revision(_resolve(database_url))
     click.echo(f"database: {change.after or 'empty'}")
     click.echo(f"app:      {change.head}")
 
@@ -53,12 +52,6 @@ def current_command(database_url: str | None) -> None:
 @click.confirmation_option(prompt="Downgrading drops data in the removed tables. Continue?")
 def downgrade_command(database_url: str | None, revision: str) -> None:
     """Revert the schema to REVISION ("base" removes every table)."""
-    change = _run(lambda: downgrade_schema(_resolve(database_url), revision))
+    change = downgrade_schema(_resolve(database_url), revision)
     click.echo(f"{change.where}: now at {change.after or 'empty'}")
 
-
-def _run(command: Callable[[], SchemaChange]) -> SchemaChange:
-    try:
-        return command()
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from app.commands.problems import SetupProblem
 from app.commands.terminal import printable
 from app.domain.druid import SegmentGranularity
 from app.domain.store import TaskChange
@@ -32,7 +33,6 @@ from app.pipeline.steps.base import Job, Pool
 from app.pipeline.tasks import create_task, find_task, find_unfinished
 from app.services.druid import SpecOptions
 from app.services.settings import load_settings
-from app.services.store import StoreError
 from app.services.template_files import TemplateError, load_template
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
@@ -43,21 +43,27 @@ _MESSAGE_LIMIT = 400
 
 @contextmanager
 def _session(*, need_remote: bool) -> Iterator[DeskSession]:
-    """The same session the window opens, as the command line's own client."""
-    settings = load_settings()
-    try:
-        session = DeskSession.open(settings, role=ClientRole.COMMAND_LINE)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """The same session the window opens (the same settings, the keyring's database password),
+    as the command line's own client. Database, S3 and Druid errors go up to the command
+    group, which prints them as one line (app.commands.problems)."""
+    session = DeskSession.open(load_settings(), role=ClientRole.COMMAND_LINE)
     try:
         if need_remote and session.connections is None:
-            raise click.ClickException(
-                "S3 and Druid are not configured (INGEST_DESK_S3_BUCKET, INGEST_DESK_DRUID_URL); "
-                "`ingest-desk doctor` shows what is missing."
+            raise SetupProblem(
+                "S3 and Druid are not configured",
+                "Set INGEST_DESK_S3_BUCKET and INGEST_DESK_DRUID_URL (or use Settings in the "
+                "window); `ingest-desk doctor` shows what is missing.",
             )
         yield session
     finally:
         session.close()
+
+
+def _checks_failed(checks: Sequence[Check]) -> SetupProblem:
+    """doctor's one stderr line (exit 4): which checks failed; their FAIL lines say why."""
+    failed = [check.name for check in checks if not check.ok]
+    return SetupProblem(f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)})",
+                        "See the FAIL lines above.")
 
 
 def _line(task: Task, message: str | None = None) -> str:
@@ -299,4 +305,4 @@ def doctor_command(abort_uploads: bool) -> None:
     for line in uploads:
         click.echo(f"     {'':<9} {printable(line, _MESSAGE_LIMIT)}")
     if not all(check.ok for check in checks):
-        sys.exit(EXIT_FAILED)
+        raise _checks_failed(checks)

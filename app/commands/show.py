@@ -15,7 +15,6 @@ from app.domain.validation import ValidationReport
 from app.pipeline.session import ClientRole, DeskSession
 from app.pipeline.tasks import find_task
 from app.services.settings import load_settings
-from app.services.store import StoreError
 
 _MAX_ISSUES = 40
 # Summaries, reasons and values (already cut to 200 characters in the report) fit here.
@@ -27,10 +26,7 @@ _LONG = 400
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for automation.")
 def show_command(task_id: str, as_json: bool) -> None:
     """Print a task's verdict, issues, columns, reading decisions and history."""
-    try:
-        session = DeskSession.open(load_settings(), role=ClientRole.COMMAND_LINE)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    session = DeskSession.open(load_settings(), role=ClientRole.COMMAND_LINE)
     try:
         try:
             task = find_task(session.store, task_id)

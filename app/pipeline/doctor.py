@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.pipeline.database import connect_url
 from app.services.druid import (
     DruidAuthError,
     DruidClient,
@@ -22,8 +24,8 @@ from app.services.storage import (
     StorageError,
     make_client,
 )
-from app.services.store import SchemaError, StoreUnavailableError, TaskStore
-from app.services.store.engine import display_url
+from app.services.store import DatabaseUrlError, StoreError, TaskStore, probe_database
+from app.services.store.schema import head_revision, known_revisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,26 +36,46 @@ class Check:
     hint: str = ""
 
 
+_UPGRADE = "Run `ingest-desk db upgrade` with an account that may create tables."
+
+
 def check_database(settings: Settings) -> Check:
-    url = settings.effective_database_url
-    where = display_url(url)
+    """Read-only: the same URL and keyring password the window uses; creates nothing (a fresh
+    embedded store is fine: its file and tables are made on first use)."""
     try:
-        store = TaskStore.open(url, allow_upgrade=False)
-    except SchemaError as exc:
-        return Check("database", False, f"{where}: {exc}", "Run `ingest-desk db upgrade`.")
-    except StoreUnavailableError as exc:
-        return Check(
-            "database",
-            False,
-            str(exc),
-            "Check INGEST_DESK_DATABASE_URL (host, port, user) and that PostgreSQL is running.",
-        )
-    try:
+        url = connect_url(settings)
+    except DatabaseUrlError as exc:
+        return Check("database", False, str(exc), exc.hint)
+    found = probe_database(url)
+    if found.bad_url is not None:
+        return Check("database", False, f"Not a usable task database URL: {found.bad_url}",
+                     found.hint)
+    if found.error is not None or found.version is None:
+        reason = found.plain or found.error or "no answer"
+        return Check("database", False, f"Cannot reach the task database {found.where}: "
+                     f"{reason}", found.hint)
+    kind = "embedded SQLite" if settings.embedded else "PostgreSQL (shared)"
+    if found.not_created:
+        return Check("database", True, f"{kind} at {found.where}: not created yet; the file "
+                     "and its tables are made on first use.")
+    head = head_revision()
+    if found.revision is None and settings.embedded:
+        return Check("database", True, f"{kind} at {found.where}: no task tables yet; they "
+                     "are made on first use.")
+    if found.revision is None:
+        return Check("database", False, f"{kind} at {found.where} has no task tables yet.",
+                     _UPGRADE)
+    if found.revision not in known_revisions():
+        return Check("database", False, f"{kind} at {found.where} has schema "
+                     f"{found.revision}, newer than this app ({head}).",
+                     "Update Ingest Desk before using this database; nothing was changed.")
+    if found.revision != head:
+        return Check("database", False, f"{kind} at {found.where} has schema "
+                     f"{found.revision}; this app needs {head}.", _UPGRADE)
+    with TaskStore.open(url, allow_upgrade=False) as store:
         count = len(store.tasks.list_tasks(limit=1000))
-    finally:
-        store.close()
-    kind = "PostgreSQL (shared)" if url.startswith("postgresql") else "embedded SQLite"
-    return Check("database", True, f"{kind} at {where}, schema current, {count} task(s) seen.")
+    return Check("database", True, f"{kind} at {found.where} ({found.version}), schema "
+                 f"current, {count} task(s) seen.")
 
 
 def check_s3(settings: Settings) -> Check:
@@ -76,7 +98,7 @@ def check_s3(settings: Settings) -> Check:
     except S3EndpointUnreachableError as exc:
         return Check("s3", False, exc.user_message, "Check INGEST_DESK_S3_ENDPOINT_URL.")
     except StorageError as exc:
-        return Check("s3", False, exc.user_message, "See the message above.")
+        return Check("s3", False, str(exc), exc.hint or "See the message above.")
     where = f"s3://{config.bucket}/{config.prefix} at {config.where}"
     return Check("s3", True, f"Bucket {where} is open.")
 
@@ -105,9 +127,26 @@ def check_druid(settings: Settings) -> Check:
             "Check INGEST_DESK_DRUID_URL points at the router (or Overlord) and it is running.",
         )
     except DruidError as exc:
-        return Check("druid", False, str(exc), "See the message above.")
+        return Check("druid", False, str(exc), exc.hint or "See the message above.")
     return Check("druid", True, f"Druid {status.version} at {settings.druid_url}, S3 input loaded.")
 
 
+# One function per thing to check, each answering with one Check; doctor runs them in order.
+CHECKS: tuple[Callable[[Settings], Check], ...] = (check_database, check_s3, check_druid)
+
+
+def _guarded(name: str, check: Callable[[Settings], Check], settings: Settings) -> Check:
+    """A check that raised is a failed check with its reason, never a crashed doctor."""
+    try:
+        return check(settings)
+    except (StoreError, StorageError, DruidError) as exc:
+        return Check(name, False, str(exc), getattr(exc, "hint", "") or "")
+    except Exception as exc:  # noqa: BLE001 - doctor reports every failure and goes on
+        return Check(name, False, f"The check itself failed: {type(exc).__name__}: {exc}",
+                     "Please report this with the command's output.")
+
+
 def run_checks(settings: Settings) -> tuple[Check, ...]:
-    return (check_database(settings), check_s3(settings), check_druid(settings))
+    return tuple(
+        _guarded(check.__name__.removeprefix("check_"), check, settings) for check in CHECKS
+    )

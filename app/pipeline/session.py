@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from app.domain.store import ClientInfo, FeedStatus, TaskChange
 from app.domain.tasks import Task
+from app.pipeline.database import connect_url
 from app.pipeline.local import LocalPipeline
 from app.pipeline.runner import Runner
 from app.pipeline.summary import upload_configured
@@ -156,10 +157,9 @@ class DeskSession:
         `connections` replaces the clients the settings describe (tests inject faults there);
         the session closes them either way.
         """
-        url = database_url or settings.effective_database_url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        store = TaskStore.open(url)
+        # The keyring's password is added here, so the window and every command connect alike.
+        url = connect_url(settings, database_url)
+        store = TaskStore.open(url)  # makes the embedded file's folder when needed
         try:
             if role is ClientRole.COMMAND_LINE:
                 client = command_line_client(store)

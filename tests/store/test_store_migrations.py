@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.commands.db import db_group
+from app.cli import cli
 from app.domain.tasks import LEGAL_TRANSITIONS, RETRYABLE_STATES, TaskState
 from app.services.settings import Settings
 from app.services.store import (
@@ -122,24 +122,24 @@ def test_refuses_database_newer_than_app(store_url: str) -> None:
 
 def test_db_upgrade_command(store_url: str) -> None:
     runner = CliRunner()
-    result = runner.invoke(db_group, ["current", "--database-url", store_url])
+    result = runner.invoke(cli, ["db", "current", "--database-url", store_url])
     assert result.exit_code == 0, result.output
     assert "database: empty" in result.output
-    result = runner.invoke(db_group, ["upgrade", "--database-url", store_url])
+    result = runner.invoke(cli, ["db", "upgrade", "--database-url", store_url])
     assert result.exit_code == 0, result.output
     assert f"upgraded empty -> {head_revision()}" in result.output
-    result = runner.invoke(db_group, ["upgrade", "--database-url", store_url])
+    result = runner.invoke(cli, ["db", "upgrade", "--database-url", store_url])
     assert result.exit_code == 0 and "already at" in result.output
-    result = runner.invoke(db_group, ["downgrade", "base", "--yes", "--database-url", store_url])
+    result = runner.invoke(cli, ["db", "downgrade", "base", "--yes", "--database-url", store_url])
     assert result.exit_code == 0 and "now at empty" in result.output
 
 
 def test_db_upgrade_command_refuses_newer_database(store_url: str) -> None:
     _stamp_future(store_url)
-    result = CliRunner().invoke(db_group, ["upgrade", "--database-url", store_url])
-    assert result.exit_code == 1
-    assert "newer than this app" in result.output
-    assert "Update Ingest Desk" in result.output
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", store_url])
+    assert result.exit_code == 4  # the database cannot be used: a setup problem
+    assert result.stderr.startswith("ingest-desk: The task database is newer than this app")
+    assert "Update Ingest Desk" in result.stderr
 
 
 def test_schema_out_of_date_without_upgrade(store_url: str) -> None:
@@ -158,17 +158,19 @@ def test_upgrade_without_rights_explains(pg_server: TempPostgres, pg_url: str) -
     with pytest.raises(SchemaUpgradeNotPermittedError, match="administrator") as caught:
         TaskStore.open(clerk_url)
     assert "permission denied" in str(caught.value)
-    result = CliRunner().invoke(db_group, ["upgrade", "--database-url", clerk_url])
-    assert result.exit_code == 1 and "db upgrade" in result.output
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", clerk_url])
+    assert result.exit_code == 4 and "db upgrade" in result.stderr
 
 
 def test_db_command_explains_unreachable_server(pg_server: TempPostgres) -> None:
     url = pg_server.url_for("postgres").replace(f":{pg_server.port}/", ":1/")
-    result = CliRunner().invoke(db_group, ["current", "--database-url", url])
-    assert result.exit_code == 1
-    assert "Cannot reach the task database postgresql+psycopg://postgres@127.0.0.1:1/postgres: " \
-        "connection failed" in result.output
-    assert "sqlalche.me" not in result.output  # the driver's words, not SQLAlchemy's wrapper
+    result = CliRunner().invoke(cli, ["db", "current", "--database-url", url])
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "ingest-desk: Cannot reach the task database postgresql+psycopg://postgres@127.0.0.1:1/"
+        "postgres: nothing answers at 127.0.0.1:1 (connection refused). Hint: Check the host "
+        "and port, and that PostgreSQL is running there.\n"
+    )
 
 
 def test_embedded_default_uses_platform_data_dir(

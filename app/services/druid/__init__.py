@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         DruidSqlError,
         DruidTaskIdTakenError,
         DruidUnavailableError,
+        DruidUrlError,
     )
     from app.services.druid.spec import (
         EnvironmentPassword,
@@ -65,6 +66,8 @@ else:
                 "DruidSqlError",
                 "DruidTaskIdTakenError",
                 "DruidUnavailableError",
+    "DruidUrlError",
+                "DruidUrlError",
             ),
             "spec": (
                 "EnvironmentPassword",
@@ -93,6 +96,7 @@ __all__ = [
     "DruidSqlError",
     "DruidTaskIdTakenError",
     "DruidUnavailableError",
+    "DruidUrlError",
     "EnvironmentPassword",
     "IngestionSpec",
     "PlainPassword",

@@ -49,6 +49,7 @@ from app.services.druid.errors import (
     DruidNotFoundError,
     DruidSqlError,
     DruidUnavailableError,
+    usable_url,
 )
 from app.services.druid.resubmit import ensure_same_spec
 from app.services.druid.spec import IngestionSpec
@@ -130,7 +131,7 @@ class DruidClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = usable_url(base_url).rstrip("/")
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._timeout_s = timeout_s
@@ -198,9 +199,8 @@ class DruidClient:
 
         def once() -> httpx.Response:
             try:
-                response = self._http.request(
-                    method, path, content=body, params=params, headers=headers
-                )
+                response = self._http.request(method, path, content=body, params=params,
+                                              headers=headers)
             except httpx.TimeoutException as exc:
                 raise _TransientError(
                     f"timed out after {self._timeout_s:g} s ({type(exc).__name__})"

@@ -8,9 +8,11 @@ from typing import Any, Literal
 import boto3
 import keyring
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 from keyring.errors import KeyringError
 
 from app.services.settings import Settings
+from app.services.storage.errors import S3CredentialsError, S3EndpointUrlError
 
 # boto3 clients are generated at run time; without boto3-stubs the honest type is Any.
 S3Client = Any
@@ -132,11 +134,20 @@ def make_client(config: S3Config, session: boto3.session.Session | None = None) 
         response_checksum_validation="when_required",
         tcp_keepalive=True,
     )
-    session = session or make_session(config)
-    client: S3Client = session.client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        region_name=config.region or "us-east-1",
-        config=botocore_config,
-    )
+    try:
+        session = session or make_session(config)
+    except ProfileNotFound as exc:
+        raise S3CredentialsError(f"The AWS profile {config.profile!r} does not exist") from exc
+    try:
+        client: S3Client = session.client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region or "us-east-1",
+            config=botocore_config,
+        )
+    except ValueError as exc:
+        # botocore's "Invalid endpoint: host:9000" (no scheme, or not a URL at all).
+        raise S3EndpointUrlError(
+            f"The S3 endpoint URL {config.endpoint_url!r} cannot be used"
+        ) from exc
     return client

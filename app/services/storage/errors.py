@@ -65,6 +65,15 @@ class S3EndpointUnreachableError(StorageError):
     hint = "Check the S3 endpoint URL in Settings and the network connection."
 
 
+class S3EndpointUrlError(StorageError):
+    """The endpoint URL cannot be used as written (botocore says "Invalid endpoint")."""
+
+    hint = (
+        "Add http:// or https:// at the start of the S3 endpoint URL (e.g. "
+        "https://minio.example.com:9000), or leave it empty for AWS S3."
+    )
+
+
 class S3RetriesExhaustedError(StorageError):
     hint = (
         "The storage service kept failing; retry the task (or add the file again) to resume "

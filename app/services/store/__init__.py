@@ -5,6 +5,7 @@ from app.services.store.clients import ClientHeartbeat, ClientRegistry
 from app.services.store.errors import (
     ClientNotFoundError,
     DatabaseNewerError,
+    DatabaseUrlError,
     IllegalTransitionError,
     LostRaceError,
     SchemaError,
@@ -38,6 +39,7 @@ __all__ = [
     "ClientRegistry",
     "DatabaseNewerError",
     "DatabaseProbe",
+    "DatabaseUrlError",
     "IllegalTransitionError",
     "LeaderElection",
     "LostRaceError",

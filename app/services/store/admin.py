@@ -10,9 +10,8 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from app.services.store.diagnose import unavailable
 from app.services.store.engine import display_url, make_engine
-from app.services.store.errors import StoreUnavailableError
-from app.services.store.probe import driver_reason
 from app.services.store.schema import current_revision, downgrade, head_revision, upgrade
 
 T = TypeVar("T")
@@ -30,11 +29,14 @@ class SchemaChange:
 
 @contextmanager
 def _engine(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)  # DatabaseUrlError when the URL cannot be used
+    except OSError as exc:
+        raise unavailable(url, exc) from exc
     try:
         yield engine
-    except DBAPIError as exc:
-        raise StoreUnavailableError(display_url(url), driver_reason(exc)) from exc
+    except (DBAPIError, OSError) as exc:
+        raise unavailable(url, exc) from exc
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from app.domain.store import ClientInfo
 from app.services.store.engine import cutoff_expr, now_expr
 from app.services.store.errors import ClientNotFoundError
 from app.services.store.models import CLIENTS
+from app.services.store.units import run_unit, unit
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,15 @@ def _to_client(row: RowMapping) -> ClientInfo:
 
 
 class ClientRegistry:
+    """Reads and registration are units of work (units.py); heartbeats and sign-off are not:
+    the heartbeat thread retries on its next tick and a sign-off is best effort."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def register(
         self,
@@ -44,17 +52,29 @@ class ClientRegistry:
         app_version: str = __version__,
         client_id: str | None = None,
     ) -> ClientInfo:
+        # The id is fixed before the first attempt: a repeat after an unacknowledged commit
+        # finds its own row. A clash on the first attempt is someone else's (see claim).
+        new_id = client_id or str(uuid.uuid4())
         values = {
-            "id": client_id or str(uuid.uuid4()),
+            "id": new_id,
             "user": user or getpass.getuser(),
             "host": host or socket.gethostname(),
             "app_version": app_version,
             "started_at": now_expr(self._engine),
             "last_heartbeat": now_expr(self._engine),
         }
-        with self._engine.begin() as conn:
-            row = conn.execute(insert(CLIENTS).values(**values).returning(*CLIENTS.c)).mappings()
-            return _to_client(row.one())
+
+        def insert_once(retried: bool) -> ClientInfo:
+            try:
+                with self._engine.begin() as conn:
+                    row = conn.execute(insert(CLIENTS).values(**values).returning(*CLIENTS.c))
+                    return _to_client(row.mappings().one())
+            except IntegrityError:
+                if retried:
+                    return self.get(new_id)
+                raise
+
+        return run_unit(self._engine, insert_once)
 
     def heartbeat(self, client_id: str) -> datetime:
         """Renew this client's lease on every task it owns (one row, however many tasks)."""
@@ -90,6 +110,7 @@ class ClientRegistry:
                 update(CLIENTS).where(CLIENTS.c.id == client_id).values(last_heartbeat=None)
             )
 
+    @unit
     def get(self, client_id: str) -> ClientInfo:
         with self._engine.connect() as conn:
             row = conn.execute(select(CLIENTS).where(CLIENTS.c.id == client_id)).mappings()
@@ -98,6 +119,7 @@ class ClientRegistry:
             raise ClientNotFoundError(client_id)
         return _to_client(found)
 
+    @unit
     def list_clients(self, *, alive_within: timedelta | None = None) -> list[ClientInfo]:
         query = select(CLIENTS).order_by(CLIENTS.c.started_at)
         if alive_within is not None:

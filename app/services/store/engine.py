@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
+from app.services.store.diagnose import parse_database_url
 from app.services.store.models import UTCDateTime
 
 # libpq keepalives notice a silently dead peer (sleeping laptop, dropped VPN) in ~25 s rather than
@@ -30,8 +31,11 @@ def is_postgres(url: str | URL) -> bool:
 
 
 def display_url(url: str | URL) -> str:
-    """The URL with any password masked, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL without its password, for messages and logs: the keyring's password is added
+    to the URL to connect, and the user should see the URL as they wrote it."""
+    parsed = make_url(url)
+    # URL.set() ignores None; URL is a named tuple, so _replace is how a field is cleared.
+    return parsed._replace(password=None).render_as_string(hide_password=False)
 
 
 def libpq_conninfo(url: str | URL) -> str:
@@ -42,7 +46,8 @@ def libpq_conninfo(url: str | URL) -> str:
 def make_engine(
     url: str | URL, *, pool_size: int = 5, application_name: str = "ingest-desk"
 ) -> Engine:
-    parsed = make_url(url)
+    """An engine for `url`; DatabaseUrlError (a ValueError) when the URL cannot be used."""
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
             parsed,
@@ -53,8 +58,6 @@ def make_engine(
             pool_pre_ping=True,
             connect_args={**PG_KEEPALIVES, "application_name": application_name},
         )
-    if parsed.get_backend_name() != "sqlite":
-        raise ValueError(f"unsupported task database {parsed.get_backend_name()!r}")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})

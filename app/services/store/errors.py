@@ -6,7 +6,9 @@ from app.domain.tasks import Task, TaskState
 
 
 class StoreError(Exception):
-    """Base for everything the task store raises on purpose."""
+    """Base for everything the task store raises on purpose; `hint` is the next step, if any."""
+
+    hint: str = ""
 
 
 class TaskNotFoundError(StoreError):
@@ -53,12 +55,26 @@ class ClientNotFoundError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The database could not be reached or refused us; `reason` is the driver's first line."""
+    """The database could not be reached or refused us. `reason` is the driver's (or the OS's)
+    own first line; `plain` says the same in plain words and `hint` what to check (see
+    app.services.store.diagnose); the message uses `plain`."""
 
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(f"Cannot reach the task database {where}: {reason}")
+    def __init__(self, where: str, reason: str, hint: str = "", plain: str = "") -> None:
+        self.plain = plain or reason
+        super().__init__(f"Cannot reach the task database {where}: {self.plain}")
         self.where = where
         self.reason = reason
+        self.hint = hint
+
+
+class DatabaseUrlError(StoreError, ValueError):
+    """The task database URL cannot be used as written (not a URL, bad port, other database);
+    nothing was connected to."""
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(f"Not a usable task database URL: {reason}")
+        self.reason = reason
+        self.hint = hint
 
 
 class SchemaError(StoreError):

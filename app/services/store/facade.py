@@ -9,12 +9,11 @@ from sqlalchemy.exc import DBAPIError
 
 from app.services.settings import Settings
 from app.services.store.clients import ClientHeartbeat, ClientRegistry
-from app.services.store.engine import display_url, is_postgres, libpq_conninfo, make_engine
-from app.services.store.errors import StoreUnavailableError
+from app.services.store.diagnose import parse_database_url, unavailable
+from app.services.store.engine import is_postgres, libpq_conninfo, make_engine
 from app.services.store.feed import ChangeFeed, PollingChangeFeed
 from app.services.store.leader import LeaderElection, SoloLeaderElection
 from app.services.store.pg_feed import PgChangeFeed
-from app.services.store.probe import driver_reason
 from app.services.store.repository import TaskRepository
 from app.services.store.schema import SchemaStatus, ensure_schema
 from app.services.store.templates import TemplateRepository
@@ -52,15 +51,20 @@ class TaskStore:
     def open(cls, url: str, *, allow_upgrade: bool = True, pool_size: int = 5) -> TaskStore:
         """Connect and make sure the schema matches this app (upgrading when allowed).
 
-        Raises StoreUnavailableError, DatabaseNewerError, SchemaOutOfDateError or
-        SchemaUpgradeNotPermittedError with a message fit to show the user as is.
+        Raises DatabaseUrlError, StoreUnavailableError, DatabaseNewerError,
+        SchemaOutOfDateError or SchemaUpgradeNotPermittedError with a message fit to show the
+        user as is (and a `hint`).
         """
-        engine = make_engine(url, pool_size=pool_size)
+        url = parse_database_url(url).render_as_string(hide_password=False)
+        try:
+            engine = make_engine(url, pool_size=pool_size)
+        except OSError as exc:  # the embedded file's folder cannot be made
+            raise unavailable(url, exc) from exc
         try:
             status = ensure_schema(engine, allow_upgrade=allow_upgrade)
-        except DBAPIError as exc:
+        except (DBAPIError, OSError) as exc:
             engine.dispose()
-            raise StoreUnavailableError(display_url(url), driver_reason(exc)) from exc
+            raise unavailable(url, exc) from exc
         except BaseException:
             engine.dispose()
             raise

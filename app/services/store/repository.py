@@ -38,9 +38,14 @@ from app.services.store.rows import (
     to_event,
     to_task,
 )
+from app.services.store.units import run_unit, unit
 
 # Bounded IN lists keep statements well inside every driver's parameter limit.
 _CHUNK = 500
+
+
+# A history event to write with a move: kind, from, to, by whom, why.
+_Event = tuple[EventKind, TaskState, TaskState, str | None, str | None]
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -49,7 +54,8 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 class TaskRepository:
-    """Every write is one short transaction; every read returns plain frozen values."""
+    """Every write is one short transaction; every read returns plain frozen values. Each is a
+    unit of work (see units.py): repeated when the database fault was transient."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -60,6 +66,7 @@ class TaskRepository:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    @unit
     def now(self) -> datetime:
         """The database clock (PostgreSQL) that leases are measured against."""
         with self._engine.connect() as conn:
@@ -67,6 +74,7 @@ class TaskRepository:
             assert isinstance(value, datetime)
             return value
 
+    @unit
     def find(self, task_id: str) -> Task | None:
         with self._engine.connect() as conn:
             return self._find(conn, task_id)
@@ -77,6 +85,7 @@ class TaskRepository:
             raise TaskNotFoundError(task_id)
         return task
 
+    @unit
     def list_tasks(
         self,
         *,
@@ -109,10 +118,12 @@ class TaskRepository:
         value = self._fact(TASKS.c.choices, task_id)
         return value if isinstance(value, dict) else None
 
+    @unit
     def _fact(self, column: Any, task_id: str) -> object:
         with self._engine.connect() as conn:
             return conn.execute(select(column).where(TASKS.c.id == task_id)).scalar_one_or_none()
 
+    @unit
     def history(self, task_id: str) -> list[TaskEvent]:
         query = (
             select(TASK_EVENTS)
@@ -122,6 +133,7 @@ class TaskRepository:
         with self._engine.connect() as conn:
             return [to_event(row) for row in conn.execute(query).mappings()]
 
+    @unit
     def adoptable(self, lease: timedelta) -> list[Task]:
         """Post-upload tasks whose owner's heartbeat is older than `lease` (or who have none)."""
         query = task_select().where(
@@ -131,6 +143,7 @@ class TaskRepository:
         with self._engine.connect() as conn:
             return [to_task(row) for row in conn.execute(query).mappings()]
 
+    @unit
     def waiting_for_source_client(self, lease: timedelta) -> list[Task]:
         """Unfinished tasks only their (silent) source client can move on: shown, never stuck."""
         query = task_select().where(
@@ -145,7 +158,15 @@ class TaskRepository:
 
     def create(self, draft: NewTask, *, by_client: str | None = None) -> Task:
         """Insert a queued task owned by its source client; re-creating the same id returns it."""
+        # The id is fixed before the first attempt: a repeat after an unacknowledged commit
+        # collides with the row that attempt made instead of making a second task.
         task_id = draft.id or str(uuid.uuid4())
+        return run_unit(self._engine, lambda retried: self._create(task_id, draft, by_client,
+                                                                   retried=retried))
+
+    def _create(
+        self, task_id: str, draft: NewTask, by_client: str | None, *, retried: bool
+    ) -> Task:
         try:
             with self._engine.begin() as conn:
                 now = conn.execute(select(now_expr(self._engine))).scalar_one()
@@ -175,7 +196,7 @@ class TaskRepository:
                 )
                 return self._read(conn, task_id)
         except IntegrityError:
-            existing = self.find(task_id) if draft.id else None
+            existing = self.find(task_id) if draft.id or retried else None
             if existing is None or existing.sha256 != draft.sha256:
                 raise
             return existing
@@ -207,6 +228,7 @@ class TaskRepository:
             [TASKS.c.state == expected_state.value, TASKS.c.version == expected_version],
             values,
             expected=f"{expected_state} v{expected_version}",
+            from_version=expected_version,
             event=(EventKind.TRANSITION, expected_state, to_state, by_client, message),
         )
 
@@ -262,6 +284,7 @@ class TaskRepository:
             [TASKS.c.state == expected_state.value, TASKS.c.version == expected_version],
             values,
             expected=f"{expected_state} v{expected_version}",
+            from_version=expected_version,
             event=(EventKind.RETRIED, expected_state, TaskState.QUEUED, by_client, message),
         )
 
@@ -280,6 +303,7 @@ class TaskRepository:
             conditions,
             {"owner_client": by_client},
             expected=f"v{expected_version} adoptable",
+            from_version=expected_version,
             event=(
                 EventKind.ADOPTED, current.state, current.state, by_client,
                 f"lease of {current.owner_client or 'nobody'} lapsed",
@@ -305,6 +329,7 @@ class TaskRepository:
             conditions,
             {"owner_client": by_client, "source_client": by_client},
             expected=f"v{expected_version} unfinished, owner gone",
+            from_version=expected_version,
             event=(
                 EventKind.ADOPTED, current.state, current.state, by_client,
                 f"file added again; lease of {current.owner_client or 'nobody'} lapsed",
@@ -382,9 +407,31 @@ class TaskRepository:
         values: dict[str, Any],
         *,
         expected: str,
-        event: tuple[EventKind, TaskState, TaskState, str | None, str | None] | None,
+        event: _Event | None,
+        from_version: int | None = None,
     ) -> Task:
         values = {**values, "version": TASKS.c.version + 1, "updated_at": now_expr(self._engine)}
+        return run_unit(
+            self._engine,
+            lambda retried: self._compare_and_set_once(
+                task_id, conditions, values, expected=expected, event=event,
+                landed=(from_version + 1) if retried and from_version is not None else None,
+            ),
+        )
+
+    def _compare_and_set_once(
+        self,
+        task_id: str,
+        conditions: list[ColumnElement[bool]],
+        values: dict[str, Any],
+        *,
+        expected: str,
+        event: _Event | None,
+        landed: int | None,
+    ) -> Task:
+        """One attempt. `landed` (only on a repeat) is the version our move would have made:
+        if the row is past it, its history says whether the attempt whose answer was lost
+        committed our move (then it is done) or someone else moved first (a lost race)."""
         with self._engine.begin() as conn:
             row = conn.execute(
                 update(TASKS)
@@ -397,6 +444,9 @@ class TaskRepository:
                 current = self._find(conn, task_id)
                 if current is None:
                     raise TaskNotFoundError(task_id)
+                if landed is not None and event is not None and self._made(conn, task_id,
+                                                                            landed, event):
+                    return current
                 raise LostRaceError(task_id, expected, current)
             if event is not None:
                 kind, source, target, by_client, message = event
@@ -405,6 +455,18 @@ class TaskRepository:
                     by_client, message,
                 )
             return self._read(conn, task_id)
+
+    @staticmethod
+    def _made(conn: Connection, task_id: str, version: int, event: _Event) -> bool:
+        """Whether history version `version` of the task is exactly this move."""
+        kind, _source, target, by_client, _message = event
+        E = TASK_EVENTS.c
+        query = select(E.id).where(
+            E.task_id == task_id, E.version == version, E.kind == kind.value,
+            E.to_state == target.value,
+            E.by_client.is_(None) if by_client is None else E.by_client == by_client,
+        )
+        return conn.execute(query).first() is not None
 
     @staticmethod
     def _write_event(

@@ -45,10 +45,15 @@ def _free_port() -> int:
 
 
 class TempPostgres:
-    """Start, stop and restart a private cluster on a free loopback port; trust authentication."""
+    """Start, stop and restart a private cluster on a free loopback port: trust authentication,
+    or with `password` a SCRAM password for "postgres" over TCP (what real servers ask)."""
 
-    def __init__(self, *, max_connections: int = 300, run_as: str | None = None) -> None:
+    def __init__(
+        self, *, max_connections: int = 300, run_as: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.bin_dir = find_pg_bin_dir()
+        self.password = password
         self.port = _free_port()
         self.max_connections = max_connections
         # initdb refuses to run as root, so a root caller (containers, CI) hands the cluster to
@@ -70,6 +75,7 @@ class TempPostgres:
         return URL.create(
             "postgresql+psycopg",
             username="postgres",
+            password=self.password,
             host="127.0.0.1",
             port=self.port,
             database=database,
@@ -80,6 +86,7 @@ class TempPostgres:
             [str(self.bin_dir / args[0]), *args[1:]],
             user=self._user,
             cwd=self.base_dir,
+            env={**os.environ, "PGPASSWORD": self.password} if self.password else None,
             check=check,
             capture_output=True,
             text=True,
@@ -87,8 +94,16 @@ class TempPostgres:
 
     def start(self) -> None:
         if not self._initialised:
+            auth = ["-A", "trust"]
+            if self.password:
+                pwfile = self.base_dir / "pwfile"
+                pwfile.write_text(self.password + "\n", encoding="utf-8")
+                if self._user is not None:
+                    entry = pwd.getpwnam(self._user)
+                    os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+                auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
             self._run(
-                "initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+                "initdb", "-D", str(self.data_dir), "-U", "postgres", *auth,
                 "-E", "UTF8", "--no-locale", "--no-sync",
             )
             self._initialised = True

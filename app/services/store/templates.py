@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, func, insert, select
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.rules import ColumnRule, Template
@@ -14,6 +14,7 @@ from app.domain.validation import ColumnType, DateOrder
 from app.services.store.engine import now_expr
 from app.services.store.errors import TemplateConflictError
 from app.services.store.models import DATASET_TEMPLATES
+from app.services.store.units import run_unit, unit
 
 T = DATASET_TEMPLATES.c
 _RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(ColumnRule))
@@ -82,8 +83,14 @@ def _to_stored(row: RowMapping) -> StoredTemplate:
 
 
 class TemplateRepository:
+    """Every read and save is a unit of work (units.py), repeated on transient faults."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def save(
         self, template: Template, *, expected_version: int, by_client: str | None
@@ -93,12 +100,26 @@ class TemplateRepository:
         TemplateConflictError when someone else saved that version first: the unique
         (name, version) key makes the loser's insert fail, so no edit is silently lost.
         """
+        return run_unit(
+            self._engine,
+            lambda retried: self._save_once(template, expected_version, by_client,
+                                            retried=retried),
+        )
+
+    def _save_once(
+        self, template: Template, expected_version: int, by_client: str | None, *, retried: bool
+    ) -> StoredTemplate:
         try:
             with self._engine.begin() as conn:
                 latest = conn.execute(
                     select(func.max(T.version)).where(T.name == template.name)
                 ).scalar_one()
                 if (latest or 0) != expected_version:
+                    # A repeat re-reads: version + 1 saved by us is the attempt whose commit
+                    # was not acknowledged, not a conflict.
+                    mine = self._saved_by(conn, template.name, expected_version + 1, by_client)
+                    if retried and mine is not None:
+                        return mine
                     raise TemplateConflictError(template.name, expected_version)
                 row = conn.execute(
                     insert(DATASET_TEMPLATES)
@@ -123,6 +144,20 @@ class TemplateRepository:
         except IntegrityError as exc:
             raise TemplateConflictError(template.name, expected_version) from exc
 
+    @staticmethod
+    def _saved_by(
+        conn: Connection, name: str, version: int, by_client: str | None
+    ) -> StoredTemplate | None:
+        if by_client is None:
+            return None
+        row = conn.execute(
+            select(DATASET_TEMPLATES).where(
+                T.name == name, T.version == version, T.saved_by == by_client
+            )
+        ).mappings().first()
+        return _to_stored(row) if row else None
+
+    @unit
     def latest(self, name: str) -> StoredTemplate | None:
         query = (
             select(DATASET_TEMPLATES).where(T.name == name).order_by(T.version.desc()).limit(1)
@@ -131,11 +166,13 @@ class TemplateRepository:
             row = conn.execute(query).mappings().first()
         return _to_stored(row) if row else None
 
+    @unit
     def history(self, name: str) -> list[StoredTemplate]:
         query = select(DATASET_TEMPLATES).where(T.name == name).order_by(T.version)
         with self._engine.connect() as conn:
             return [_to_stored(row) for row in conn.execute(query).mappings()]
 
+    @unit
     def list_latest(self) -> list[StoredTemplate]:
         newest = (
             select(T.name, func.max(T.version).label("version")).group_by(T.name).subquery()
