@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from app.services.settings import Settings
 from app.ui.app import build_window
 from app.ui.main_window import MainWindow
-from app.ui.workers import all_pools
+from app.ui.workers import Worker, all_pools
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "screenshots"
 UI_TESTS = Path(__file__).resolve().parent
@@ -67,6 +69,23 @@ def no_leftover_pool_work(qapp: object) -> Iterator[None]:
         "the test left work running on the QThreadPool"
         + ("" if drained else " (still running after 10 s)")
     )
+
+
+@pytest.fixture(autouse=True)
+def traced_pool_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coverage measures the code workers run: QThreadPool threads are Qt's own, which
+    Python's `threading.settrace` hook (how coverage follows threads) never reaches, so each
+    worker installs the hook's tracer itself. No tracer set (no --cov): nothing changes."""
+    tracer = threading.gettrace()
+    if tracer is None:
+        return
+    original = Worker.run
+
+    def run_traced(self: Worker) -> None:  # type: ignore[type-arg]
+        sys.settrace(tracer)
+        original(self)
+
+    monkeypatch.setattr(Worker, "run", run_traced)
 
 
 @pytest.fixture
