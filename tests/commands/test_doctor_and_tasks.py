@@ -107,6 +107,22 @@ def test_doctor_fails_s3_when_the_bucket_is_missing(
     assert "no-such-bucket-here" in result.output
 
 
+@pytest.mark.parametrize("fault", ["unreachable", "no_credentials"])
+def test_doctor_fails_s3_alone_when_s3_is_not_usable(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fault: str
+) -> None:
+    if fault == "unreachable":
+        monkeypatch.setenv("INGEST_DESK_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    else:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+    result = upgraded(desk).invoke("doctor")
+    assert result.exit_code == 1, result.output
+    assert verdicts(result.output) == {"database": "ok", "s3": "FAIL", "druid": "ok"}
+    assert "hint:" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_doctor_fails_the_database_it_cannot_open(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
