@@ -29,10 +29,9 @@ def test_doctor_finds_every_service_of_the_dev_stack(cli: Cli) -> None:
     cli.run("db", "upgrade")
     result = cli.run("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    assert [line.split()[:2] for line in lines[:3]] == [
-        ["ok", "database"], ["ok", "s3"], ["ok", "druid"],
-    ]
+    verdicts = [line.split()[:2] for line in result.stdout.splitlines()]
+    for service in ("database", "s3", "druid"):
+        assert ["ok", service] in verdicts, result.stdout
 
 
 def test_an_ingested_file_is_refused_with_exit_3_then_allowed(
