@@ -247,6 +247,7 @@ def test_cancel_from_the_cli_stops_a_running_druid_task(
         ("uploading", TaskState.UPLOADING),
         ("submitted", TaskState.SUBMITTING),
         ("ingesting", TaskState.INGESTING),
+        ("verifying", TaskState.VERIFYING),
     ],
 )
 def test_a_kill_at_any_step_then_a_rerun_ingests_exactly_once(

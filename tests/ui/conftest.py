@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,23 @@ def no_leftover_pool_work(qapp: object, monkeypatch: pytest.MonkeyPatch) -> Iter
     if left_behind:
         pytest.fail(f"the test left work running on the QThreadPool: {', '.join(left_behind)}")
     assert drained, "work that had ended was still on the QThreadPool at the deadline"
+
+
+@pytest.fixture(autouse=True)
+def traced_pool_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coverage measures the code workers run: QThreadPool threads are Qt's own, which
+    Python's `threading.settrace` hook (how coverage follows threads) never reaches, so each
+    worker installs the hook's tracer itself. No tracer set (no --cov): nothing changes."""
+    tracer = threading.gettrace()
+    if tracer is None:
+        return
+    original = Worker.run
+
+    def run_traced(self: Worker) -> None:  # type: ignore[type-arg]
+        sys.settrace(tracer)
+        original(self)
+
+    monkeypatch.setattr(Worker, "run", run_traced)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from app.domain.store import TaskPatch
 from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
 from app.pipeline.moves import StepStopped, TaskMoves
 from app.pipeline.remote_connections import Connections
-from app.pipeline.staged import StagingArea
+from app.pipeline.staged import StagingArea, pause_at
 from app.pipeline.steps.base import Job, Pool, StepOutcome
 from app.pipeline.steps.remote_errors import translated
 from app.services.druid import DruidClient, DruidSqlError
@@ -58,6 +58,7 @@ class VerifyStep:
     def _run(self, task: Task, job: Job) -> StepOutcome:
         druid_task_id = task.druid_task_id
         assert druid_task_id is not None
+        pause_at("verifying")
         plan = task.verify_plan
         if plan is None:
             return self._fail(
