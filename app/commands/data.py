@@ -285,9 +285,9 @@ def validate_command(
 @click.option(
     "--format",
     "staging_format",
-    type=click.Choice(["ndjson.gz", "parquet"]),
+    type=click.Choice(["ndjson.zst", "ndjson.gz", "parquet"]),
     default=None,
-    help="Staging format (default from settings: ndjson.gz).",
+    help="Staging format (default from settings: ndjson.zst).",
 )
 @_common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
