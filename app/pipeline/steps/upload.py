@@ -157,12 +157,14 @@ class _PartSender:
             config.prefix, task.datasource, task.created_at.date(), task.id, task.sha256,
             extension,
         )
-        # The row keeps one upload id: the part that was in flight. Other open uploads on
-        # this key were started by a run killed before it could record theirs: orphans.
+        # The row keeps one upload id: the part that was in flight. Other open uploads in the
+        # task's folder (on this key, another part's, or another staging format's, e.g. .gz
+        # before the default became .zst) were started by runs killed before they could
+        # record theirs: orphans.
         resume = None
-        for upload in uploader.open_uploads(prefix=key):
-            if upload.key != key:
-                continue
+        for upload in uploader.open_uploads(prefix=key.rsplit("/", 1)[0] + "/"):
+            if upload.upload_id == task.multipart_upload_id and upload.key != key:
+                continue  # the recorded part's: resumed when that part is sent
             if upload.upload_id == task.multipart_upload_id:
                 # Rebuilt from the row: ListParts and the file prove which parts S3 holds.
                 resume = UploadState(
