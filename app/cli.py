@@ -98,6 +98,10 @@ def _paths_to_open(args: list[str]) -> list[str] | None:
 
 
 def main() -> None:
+    # Environment variables Polars reads, set before any thread can read the environment.
+    from app.services.reading.polars_io import apply_reader_defaults  # noqa: PLC0415
+
+    apply_reader_defaults()
     paths = _paths_to_open(sys.argv[1:])
     if paths is not None:
         from app.ui.app import run_gui  # noqa: PLC0415

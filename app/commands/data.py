@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from app.commands.progress_line import ProgressLine, bytes_per_row
 from app.commands.reading_flags import (
     check_delimiter,
     check_encoding,
@@ -285,14 +286,25 @@ def validate_command(
 @click.option(
     "--format",
     "staging_format",
-    type=click.Choice(["ndjson.gz", "parquet"]),
+    type=click.Choice(["ndjson.zst", "ndjson.gz", "parquet"]),
     default=None,
-    help="Staging format (default from settings: ndjson.gz).",
+    help="Staging format (default from settings: ndjson.zst).",
 )
 @_common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Rows and MB per second on stderr while the file is read (default: on a terminal).",
+)
 def stage_command(
-    file: Path, out_dir: Path, staging_format: str | None, as_json: bool, **kwargs: object
+    file: Path,
+    out_dir: Path,
+    staging_format: str | None,
+    as_json: bool,
+    show_progress: bool | None,
+    **kwargs: object,
 ) -> None:
     """Validate FILE and write the typed staging file Druid will read into --out."""
     settings = load_settings()
@@ -303,6 +315,9 @@ def stage_command(
         _unreadable(exc, as_json, file)
         return
     fmt = staging_format or settings.staging_format
+    meter = None
+    if show_progress if show_progress is not None else sys.stderr.isatty():
+        meter = ProgressLine(sys.stderr, bytes_per_row(file))
     try:
         outcome, result = validate_and_stage(
             source,
@@ -311,12 +326,15 @@ def stage_command(
             # The whole name: `sales.2024.csv` and `sales.2025.csv` must not share an output.
             file.name,
             StagingOptions(format=fmt),  # type: ignore[arg-type]
+            progress=meter,
         )
     except UnreadableFileError as exc:
         _unreadable(exc, as_json, file)
         return
     finally:
         source.close()
+        if meter is not None:
+            meter.finish()
     if result is None:
         if as_json:
             click.echo(report_to_json(outcome.report))

@@ -202,7 +202,7 @@ class StagingResult:
     """
 
     path: Path
-    format: str  # "ndjson.gz" or "parquet"
+    format: str  # "ndjson.zst", "ndjson.gz" or "parquet"
     rows: int
     bytes: int
     sha256: str

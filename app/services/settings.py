@@ -67,7 +67,9 @@ class Settings(BaseSettings):
 
     # Timestamps without a zone are read in this zone; the report states it.
     default_timezone: str = "UTC"
-    staging_format: Literal["ndjson.gz", "parquet"] = "ndjson.gz"
+    # NDJSON in zstd frames: Druid (25 checked) reads `.zst` by its suffix, and it costs a
+    # sixth of gzip's CPU for the same size; ndjson.gz stays for older readers.
+    staging_format: Literal["ndjson.zst", "ndjson.gz", "parquet"] = "ndjson.zst"
     staging_part_mb: int = Field(default=256, ge=1)
     # The staging folder keeps failed tasks' files for a retry up to this size; past it, those
     # of the tasks that ended first are removed (a task still running keeps its files).

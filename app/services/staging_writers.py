@@ -1,8 +1,8 @@
-"""Streaming writers for staging files: NDJSON.gz or Parquet, rolled into parts past a size."""
+"""Streaming writers for staging files: NDJSON (.zst or .gz) or Parquet, in parts past a size."""
 
 from __future__ import annotations
 
-import gzip
+import io
 import os
 import queue
 import threading
@@ -10,6 +10,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import pyarrow as pa
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 TIME_COLUMN = "__time"
 QUEUE_DEPTH = 2  # batches in flight to the writer: bounds memory
 _ROW_GROUP_ROWS = 200_000
+NdjsonCompression = Literal["gzip", "zstd"]
 
 
 @dataclass
@@ -53,19 +55,30 @@ class PartFiles:
         return list(zip(finals, self.rows, strict=True))
 
 
-class NdjsonGzipWriter:
-    """NDJSON compressed as one gzip member per batch on a thread pool, written in order.
+def _ndjson_member(batch: pl.DataFrame, compression: NdjsonCompression, level: int) -> bytes:
+    """One batch as NDJSON in its own gzip member or zstd frame (Polars' own encoder, no GIL)."""
+    buffer = io.BytesIO()
+    batch.write_ndjson(buffer, compression=compression, compression_level=level)
+    return buffer.getvalue()
 
-    zlib releases the GIL, so every core compresses; concatenated members are a valid gzip
-    file that gzip, Python and Druid (which reads multi-member gzip) all decompress whole, and
-    a part can end after any member.
+
+class NdjsonWriter:
+    """NDJSON compressed as one gzip member or zstd frame per batch on a thread pool, in order.
+
+    Serialising and compressing run on the pool (Polars releases the GIL), so every core works;
+    concatenated members (frames) are a valid gzip (zstd) file that gzip/zstd, Python and Druid
+    decompress whole, and a part can end after any member.
     """
 
-    def __init__(self, files: PartFiles, level: int, part_bytes: int | None) -> None:
+    def __init__(
+        self, files: PartFiles, compression: NdjsonCompression, level: int, part_bytes: int | None
+    ) -> None:
         self._files = files
+        self._compression: NdjsonCompression = compression
         self._level = level
         self._part_bytes = part_bytes
-        self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="gzip")
+        workers = os.cpu_count() or 2
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ndjson")
         self._pending: deque[tuple[Future[bytes], int]] = deque()
         files.rows.append(0)
         self._handle = files.partial(0).open("wb")
@@ -80,8 +93,7 @@ class NdjsonGzipWriter:
             self._handle = self._files.partial(len(self._files.rows) - 1).open("wb")
 
     def write(self, batch: pl.DataFrame) -> None:
-        data = batch.write_ndjson().encode("utf-8")
-        future = self._pool.submit(gzip.compress, data, self._level, mtime=0)
+        future = self._pool.submit(_ndjson_member, batch, self._compression, self._level)
         self._pending.append((future, batch.height))
         while len(self._pending) > QUEUE_DEPTH:
             self._drain_one()
@@ -178,12 +190,14 @@ class ParquetWriter:
             raise self._error
 
 
-StagingWriter = NdjsonGzipWriter | ParquetWriter
+StagingWriter = NdjsonWriter | ParquetWriter
 
 
 def open_writer(
-    files: PartFiles, staging_format: str, gzip_level: int, part_bytes: int | None
+    files: PartFiles, staging_format: str, level: int, part_bytes: int | None
 ) -> StagingWriter:
+    """`level` is the compression level of the NDJSON formats; Parquet uses Snappy."""
     if staging_format == "parquet":
         return ParquetWriter(files, part_bytes)
-    return NdjsonGzipWriter(files, gzip_level, part_bytes)
+    compression: NdjsonCompression = "zstd" if staging_format == "ndjson.zst" else "gzip"
+    return NdjsonWriter(files, compression, level, part_bytes)

@@ -153,6 +153,16 @@ def test_several_parts_and_their_checks() -> None:
         build_spec("sales", _staging(), [], IngestMode.APPEND)
 
 
+def test_zstd_staging_reads_as_json_from_zst_keys() -> None:
+    staging = _staging(format="ndjson.zst", path=Path("/tmp/staged.ndjson.zst"))
+    uris = ["s3://b/k-0001.ndjson.zst", "s3://b/k-0002.ndjson.zst"]
+    spec = build_spec("sales", staging, uris, IngestMode.APPEND).payload()["spec"]
+    assert spec["ioConfig"]["inputFormat"] == {"type": "json"}
+    # Druid picks the decompression from the key's suffix: a .gz key would not be read.
+    with pytest.raises(ValueError, match=r"\.zst"):
+        build_spec("sales", staging, ["s3://b/k.ndjson.gz"], IngestMode.APPEND)
+
+
 def test_parquet_staging_reads_as_parquet() -> None:
     staging = _staging(format="parquet")
     spec = build_spec("sales", staging, ["s3://b/k.parquet"], IngestMode.APPEND).payload()

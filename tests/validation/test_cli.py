@@ -145,3 +145,24 @@ def test_a_template_file_carries_the_windows_corrections_to_the_cli(tmp_path: Pa
     assert staged.columns == ["__time", "customer"]
     assert staged.get_column("customer").to_list()[:5] == ["José", "Zoë", "Müller", "Ørsted",
                                                           "Françoise"]
+
+
+def test_stage_shows_rows_and_mb_per_second_on_stderr(
+    write_file: WriteFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from app.services.validation import scan
+
+    monkeypatch.setattr(scan, "BATCH_ROWS", 50)  # several progress calls
+    lines = ["day,v"] + [f"2024-01-{i % 28 + 1:02d},{i}" for i in range(400)]
+    path = write_file("p.csv", "\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        cli, ["stage", str(path), "--out", str(tmp_path / "o"), "--json", "--progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 400  # the figures stay clean JSON on stdout
+    last = result.stderr.rstrip("\n").split("\r")[-1]
+    assert last.startswith("400 rows  ") and "rows/s" in last and "MB/s" in last
+    quiet = CliRunner().invoke(
+        cli, ["stage", str(path), "--out", str(tmp_path / "q"), "--no-progress"]
+    )
+    assert quiet.exit_code == 0 and "rows/s" not in quiet.stderr

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from app.domain.rules import ColumnRule, Template
@@ -18,6 +19,10 @@ from tests.validation.conftest import WriteFile, validate_path
 
 
 def _ndjson(path: Path) -> list[dict]:
+    if path.name.endswith(".zst"):
+        # pyarrow's zstd stream reads concatenated frames, as Druid's reader does.
+        with pa.input_stream(str(path), compression="zstd") as stream:
+            return [json.loads(line) for line in stream.read().decode("utf-8").splitlines()]
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
 
@@ -56,6 +61,29 @@ def test_ndjson_gz_rows_are_typed_with_epoch_ms(write_file: WriteFile, tmp_path:
     assert result.bytes == result.path.stat().st_size
     assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
     assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_zstd_staging_holds_the_same_rows_as_gzip(
+    write_file: WriteFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from app.services.validation import scan
+
+    monkeypatch.setattr(scan, "BATCH_ROWS", 7)  # several batches: one zstd frame each
+    lines = ["when,code,qty,price,note"] + [
+        f"2024-01-{i % 28 + 1:02d} 10:00:00,{i:04d},{i},{i / 4},{'' if i % 5 else 'x'}"
+        for i in range(40)
+    ]
+    path = write_file("z.csv", "\n".join(lines) + "\n")
+    _, zstd = _stage(path, tmp_path / "zst", fmt="ndjson.zst")
+    _, gz = _stage(path, tmp_path / "gz", fmt="ndjson.gz")
+    assert zstd is not None and gz is not None
+    assert zstd.path.name == "staged.ndjson.zst" and zstd.format == "ndjson.zst"
+    assert zstd.path.read_bytes().count(b"\x28\xb5\x2f\xfd") >= 6  # a frame per batch
+    rows = _ndjson(zstd.path)
+    assert rows == _ndjson(gz.path) and len(rows) == 40
+    assert rows[3] == {"__time": 1704362400000, "code": "0003", "qty": 3, "price": 0.75,
+                       "note": None}
+    assert zstd.sha256 == hashlib.sha256(zstd.path.read_bytes()).hexdigest()
 
 
 def test_parquet_staging_matches_ndjson(write_file: WriteFile, tmp_path: Path):
@@ -119,7 +147,7 @@ def test_padded_values_are_trimmed_before_typing(write_file: WriteFile, tmp_path
     assert (qty.type.value, qty.nulls) == ("integer", 1)
 
 
-@pytest.mark.parametrize("fmt", ["ndjson.gz", "parquet"])
+@pytest.mark.parametrize("fmt", ["ndjson.gz", "ndjson.zst", "parquet"])
 def test_large_output_rolls_into_parts_that_add_up(write_file: WriteFile, tmp_path: Path, fmt):
     from app.services.validation.scan import BATCH_ROWS
 

@@ -152,18 +152,37 @@ class _PartSender:
 
     def send_all(self) -> _Uploaded:
         parts = self._staging.files
+        suffix = self._staging.format
+        extensions = [
+            suffix if len(parts) == 1 else f"{number:04d}.{suffix}"
+            for number in range(1, len(parts) + 1)
+        ]
+        self._abort_strays(extensions)
         uris: list[str] = []
         total = 0
         last: UploadResult | None = None
-        for index, part in enumerate(parts):
-            suffix = self._staging.format
-            extension = suffix if len(parts) == 1 else f"{index + 1:04d}.{suffix}"
+        for part, extension in zip(parts, extensions, strict=True):
             last = self._send(part, extension)
             uris.append(last.uri)
             total += last.bytes
             self._done_bytes += part.bytes
         assert last is not None, "a staging result has at least one part"
         return _Uploaded(tuple(uris), total, last)
+
+    def _abort_strays(self, extensions: list[str]) -> None:
+        """Open uploads in the task's folder on keys this run does not write (another staging
+        format's, e.g. .gz from before the .zst default, or another split into parts) will never
+        be resumed: abort them. Those on this run's keys are left to `_send`."""
+        task, uploader, config = self._task, self._conn.uploader, self._conn.s3
+        keys = {
+            object_key(config.prefix, task.datasource, task.created_at.date(), task.id,
+                       task.sha256, extension)
+            for extension in extensions
+        }
+        folder = next(iter(keys)).rsplit("/", 1)[0] + "/"
+        for upload in uploader.open_uploads(prefix=folder):
+            if upload.key not in keys:
+                uploader.abort(upload)
 
     def _send(self, part: StagingPart, extension: str) -> UploadResult:
         task, uploader, config = self._task, self._conn.uploader, self._conn.s3

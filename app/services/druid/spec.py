@@ -210,11 +210,15 @@ def _transforms(columns: Sequence[tuple[str, ColumnType]]) -> list[dict[str, str
     ]
 
 
+# The object key's suffix is how Druid knows a part is compressed, and with what.
+_NDJSON_SUFFIXES = {"ndjson.gz": ".gz", "ndjson.zst": ".zst"}
+
+
 def _input_format(staging_format: str) -> dict[str, Any]:
     if staging_format == "parquet":
         return {"type": "parquet", "binaryAsString": False}
-    if staging_format == "ndjson.gz":
-        # Druid picks gzip decompression from the object key's .gz suffix.
+    if staging_format in _NDJSON_SUFFIXES:
+        # Druid picks gzip or zstd decompression from the object key's .gz or .zst suffix.
         return {"type": "json"}
     raise ValueError(f"unknown staging format {staging_format!r}")
 
@@ -237,8 +241,12 @@ def build_spec(
     bad = [uri for uri in uris if not uri.startswith("s3://")]
     if bad:
         raise ValueError(f"staging URIs must be s3:// URIs, not {bad[0]!r}")
-    if staging.format == "ndjson.gz" and any(not uri.endswith(".gz") for uri in uris):
-        raise ValueError("gzip staging parts must end in .gz, or Druid reads them uncompressed")
+    suffix = _NDJSON_SUFFIXES.get(staging.format)
+    if suffix is not None and any(not uri.endswith(suffix) for uri in uris):
+        raise ValueError(
+            f"{staging.format} staging parts must end in {suffix}, or Druid reads them "
+            "uncompressed"
+        )
     columns = [(name, kind) for name, kind in staging.columns if name != TIME_COLUMN]
 
     interval: Interval | None = None

@@ -18,6 +18,7 @@ from app.services.reading.detect import Detection
 from app.services.reading.errors import UnreadableFileError
 from app.services.reading.failures import excerpt, generic_failure, unclosed_quote
 from app.services.reading.options import ReadOptions
+from app.services.reading.polars_io import apply_reader_defaults
 from app.services.reading.sniff_text import (
     SAMPLE_BYTES,
     EncodingGuess,
@@ -27,6 +28,9 @@ from app.services.reading.sniff_text import (
     sniff_encoding,
 )
 from app.services.reading.source import ROW_COLUMN, SourceTable, make_unique_headers
+
+# The entry point sets it before any thread starts; this covers callers that skip it (bench).
+apply_reader_defaults()
 
 _CHUNK = 4 << 20
 _TAIL_BYTES = 64 << 10
