@@ -125,7 +125,7 @@ def test_a_succeeded_task_leaves_no_staged_file(
     def look(point: str) -> None:
         # As the rows leave for S3: the staged file is there while the task needs it.
         if point == "uploading":
-            seen.append(any(desk.pipeline.staging.work_dir.rglob("*.ndjson.gz")))
+            seen.append(any(desk.pipeline.staging.work_dir.rglob(f"*.{Settings().staging_format}")))
 
     monkeypatch.setattr(upload, "pause_at", look)
     ended = desk.run(desk.task())

@@ -54,7 +54,7 @@ class Outage:
     def key(self, task: Task) -> str:
         config = self.desk.connections.s3
         return object_key(config.prefix, task.datasource, task.created_at.date(), task.id,
-                          task.sha256, "ndjson.gz")
+                          task.sha256, Settings().staging_format)
 
 
 def write_noisy_source(path: Path, rows: int = 200_000) -> None:
