@@ -269,6 +269,9 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
     with _session(need_remote=path is not None) as session:
         try:
             found = find_task(session.store, task_id)
+            # The file is checked first: a refused retry leaves the task as it was.
+            if path is not None and file_sha256(path) != found.sha256:
+                raise click.ClickException(f"{path} is not the file this task was made from.")
             task = session.runner.moves.retry(found.id, "retried from the command line")
         except (LookupError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
@@ -277,8 +280,6 @@ def retry_command(task_id: str, path: Path | None, wait: bool) -> None:
             click.echo(f"  Run `ingest-desk ingest {printable(task.file_name)} --datasource "
                        f"{printable(task.datasource)} --mode {task.mode}` on this desk to run it.")
             return
-        if file_sha256(path) != task.sha256:
-            raise click.ClickException(f"{path} is not the file this task was made from.")
         result = session.runner.run(task, path, IngestOptions(wait=wait, allow_duplicate=True))
         click.echo(_line(result.task, result.message))
         if result.task.state not in (TaskState.SUCCEEDED, TaskState.INGESTING):

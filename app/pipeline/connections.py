@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from app.services.druid import DruidAuthError, DruidError, DruidUnavailableError
 from app.services.secrets import SecretStoreError, database_url_with_password
 from app.services.settings import Settings
-from app.services.store import SchemaError, StoreUnavailableError
+from app.services.store import DatabaseUrlError, SchemaError, StoreUnavailableError
 from app.services.store import probe_database as look_at_database
+from app.services.store.diagnose import parse_database_url, unavailable
 from app.services.store.engine import display_url
 from app.services.store.schema import head_revision, known_revisions
 
@@ -41,71 +42,16 @@ class ConnectionCheck:
 # -- task database ------------------------------------------------------------------------------
 
 
-_BAD_URL_HINT = (
-    "Use postgresql+psycopg://user@host:5432/database, or leave it empty for the embedded store."
-)
-_SERVER_HINT = "Check the host, port, database name and that the server is running."
-# The driver's reason (libpq's first line) in plain words, with what to check; the first match
-# wins, an unknown reason is shown as the driver gave it.
-_PLAIN_REASONS: tuple[tuple[str, str, str], ...] = (
-    ("connection refused",
-     "the server refused the connection (nothing is listening on that port)",
-     "Check that the database server is running and that the host and port are right."),
-    ("password authentication failed", "the server did not accept the user name or password",
-     "Check the user name and password (the password is kept in the OS keyring)."),
-    ("no password supplied", "the server asks for a password and none is stored",
-     "Enter the database password in Settings (it is kept in the OS keyring)."),
-    ("does not exist", "", "Check the database name, or ask your administrator to create it."),
-    ("could not translate host name", "the server's host name is not known",
-     "Check the host name, and the network or VPN connection."),
-    ("name or service not known", "the server's host name is not known",
-     "Check the host name, and the network or VPN connection."),
-    ("timeout expired", "the server did not answer in time",
-     "Check the network or VPN connection, and that the server is running."),
-    ("no route to host", "there is no network route to the server",
-     "Check the network or VPN connection."),
-    ("ssl", "", "Check the sslmode in the URL against what the server offers."),
-)
-
-
-def plain_reason(reason: str) -> tuple[str, str]:
-    """The driver's reason as a user reads it, and a hint (what to check)."""
-    first = reason.strip().splitlines()[0] if reason.strip() else "no answer"
-    # libpq's framing ("connection failed: connection to server at …, port … failed: FATAL: ")
-    # names what the message names already; the server's own words follow it.
-    first = first.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip() or first
-    lowered = first.lower()
-    for marker, plain, hint in _PLAIN_REASONS:
-        if marker in lowered:
-            return plain or first, hint
-    return first, _SERVER_HINT
-
-
-def cannot_connect(where: str, reason: str) -> ConnectionCheck:
-    """The verdict for a database that did not answer or refused us (Test and start-up alike)."""
-    plain, hint = plain_reason(reason)
+def cannot_connect(where: str, plain: str, hint: str) -> ConnectionCheck:
+    """The verdict for a database that did not answer or refused us (Test and start-up alike);
+    `plain` and `hint` come from the store's one mapping of driver faults (store.diagnose)."""
     return ConnectionCheck("database", Outcome.FAILED, f"Cannot connect to {where}: {plain}", hint)
 
 
-def _not_a_url(reason: str) -> ConnectionCheck:
+def _not_a_url(error: DatabaseUrlError) -> ConnectionCheck:
     return ConnectionCheck(
-        "database", Outcome.FAILED, f"Not a usable database URL: {reason}", _BAD_URL_HINT
+        "database", Outcome.FAILED, f"Not a usable database URL: {error.reason}", error.hint
     )
-
-
-def _url_problem(url: str) -> str | None:
-    """What makes `url` unusable as a task database URL, in plain words; None if it looks fine."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0].lower()
-    if scheme not in ("postgresql", "postgres", "sqlite"):
-        named = f"'{parts.scheme}'" if parts.scheme else "missing"
-        return f"the scheme is {named} (PostgreSQL or SQLite only)"
-    try:
-        parts.port  # noqa: B018 - urllib checks the port when it is read
-    except ValueError:
-        port = parts.netloc.rsplit(":", 1)[-1]
-        return f"the port '{port}' is not a number"
-    return None
 
 
 def _server_named(url: str) -> str:
@@ -130,8 +76,10 @@ def describe_store_failure(url: str, error: BaseException) -> ConnectionCheck:
             f"Cannot open {_server_named(url)}: {reason or type(error).__name__}",
             "Check that its folder exists and that you may write there.",
         )
+    if isinstance(error, DatabaseUrlError):
+        return _not_a_url(error)
     if isinstance(error, StoreUnavailableError):
-        return cannot_connect(_server_named(url), error.reason)
+        return cannot_connect(_server_named(url), error.plain, error.hint)
     if isinstance(error, SchemaError):
         return ConnectionCheck("database", Outcome.FAILED, str(error))
     if isinstance(error, SecretStoreError):
@@ -139,20 +87,13 @@ def describe_store_failure(url: str, error: BaseException) -> ConnectionCheck:
             "database", Outcome.FAILED, str(error),
             "Check the OS keyring, or enter the password in Settings again.",
         )
-    problem = _url_problem(url)
-    if problem is not None:
-        return _not_a_url(problem)
-    if isinstance(error, ValueError):
-        return _not_a_url(str(error))
-    return cannot_connect(_server_named(url), _without_wrapper(str(error)))
-
-
-def _without_wrapper(text: str) -> str:
-    """An unexpected error's own words: no "(module.Class)" prefix, no help link after it."""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    if first.startswith("(") and ") " in first:
-        first = first.split(") ", 1)[1]
-    return first.split("(Background on this error", 1)[0].strip() or "no answer"
+    # A driver fault that reached us unwrapped (after the store opened): the same mapping.
+    try:
+        parse_database_url(url)
+    except DatabaseUrlError as bad:
+        return _not_a_url(bad)
+    mapped = unavailable(url, error)
+    return cannot_connect(_server_named(url), mapped.plain, mapped.hint)
 
 
 def probe_database(settings: Settings, password: str | None = None) -> ConnectionCheck:
@@ -162,14 +103,17 @@ def probe_database(settings: Settings, password: str | None = None) -> Connectio
     """
     url = settings.effective_database_url
     try:
+        parse_database_url(url)  # what is wrong with the URL, before the keyring is read
         found = look_at_database(database_url_with_password(url, password or None))
-    except ValueError as exc:
-        return _not_a_url(str(exc))
+    except DatabaseUrlError as exc:
+        return _not_a_url(exc)
     if found.bad_url is not None:
-        return _not_a_url(found.bad_url)
+        return _not_a_url(DatabaseUrlError(found.bad_url, found.hint))
     if found.error is not None or found.version is None:
         # Named as the user wrote it (no masked password they did not type into the URL).
-        return cannot_connect(display_url(url), found.error or "no answer")
+        return cannot_connect(
+            display_url(url), found.plain or found.error or "no answer", found.hint
+        )
     return _schema_verdict(found.version, found.revision, shared=not url.startswith("sqlite"))
 
 

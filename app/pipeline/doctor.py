@@ -54,12 +54,13 @@ def check_database(settings: Settings) -> Check:
         reason = found.plain or found.error or "no answer"
         return Check("database", False, f"Cannot reach the task database {found.where}: "
                      f"{reason}", found.hint)
-    kind = "embedded SQLite" if settings.embedded else "PostgreSQL (shared)"
+    embedded = url.startswith("sqlite")  # the default file or one the settings name
+    kind = "embedded SQLite" if embedded else "PostgreSQL (shared)"
     if found.not_created:
         return Check("database", True, f"{kind} at {found.where}: not created yet; the file "
                      "and its tables are made on first use.")
     head = head_revision()
-    if found.revision is None and settings.embedded:
+    if found.revision is None and embedded:
         return Check("database", True, f"{kind} at {found.where}: no task tables yet; they "
                      "are made on first use.")
     if found.revision is None:

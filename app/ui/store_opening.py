@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.pipeline.connections import describe_store_failure
 from app.pipeline.session import DeskSession, describe_database
-from app.services.secrets import database_url_with_password
 from app.services.settings import Settings
 from app.ui.workers import WorkerContext, WorkerFailure, WorkerPool
 
@@ -88,9 +87,8 @@ class StoreOpening(QObject):
 
         def open_store(context: WorkerContext[None]) -> OpenOutcome:
             try:
-                # The settings file holds the URL without its password; the keyring holds that.
-                target = database_url_with_password(url)
-                session = DeskSession.open(settings, database_url=target, poll_interval_s=interval)
+                # The session adds the keyring's password (pipeline.database.connect_url).
+                session = DeskSession.open(settings, database_url=url, poll_interval_s=interval)
             except Exception as exc:  # every reason is shown in plain words; the log has the rest
                 log.warning("the task database %s did not open", url, exc_info=True)
                 check = describe_store_failure(url, exc)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.commands.problems import EXIT_SETUP
 from app.domain.store import TaskPatch
 from app.domain.tasks import IngestMode, TaskState
 from app.pipeline.choices import IngestChoices
@@ -53,7 +54,7 @@ def test_doctor_passes_when_every_service_answers(desk: Desk) -> None:
 
 def test_doctor_on_the_shared_postgresql_store(pg_desk: Desk) -> None:
     empty = pg_desk.invoke("doctor")
-    assert empty.exit_code == 1
+    assert empty.exit_code == EXIT_SETUP
     assert verdicts(empty.output) == {"database": "FAIL", "s3": "ok", "druid": "ok"}
     assert "ingest-desk db upgrade" in empty.output
 
@@ -67,7 +68,7 @@ def test_doctor_without_s3_and_druid_settings_fails_both_with_hints(
 ) -> None:
     desk = desk_environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'tasks.sqlite3'}")
     result = upgraded(desk).invoke("doctor")
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_SETUP
     assert verdicts(result.output) == {"database": "ok", "s3": "FAIL", "druid": "FAIL"}
     assert "INGEST_DESK_S3_BUCKET" in result.output
     assert "INGEST_DESK_DRUID_URL" in result.output
@@ -93,7 +94,7 @@ def test_doctor_fails_druid_alone_when_druid_is_not_usable(
     else:
         fake.inject("/status", *[httpx.Response(500, text="boom")] * 20)
     result = upgraded(desk).invoke("doctor")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_SETUP, result.output
     assert verdicts(result.output) == {"database": "ok", "s3": "ok", "druid": "FAIL"}
     assert "hint:" in result.output
     assert "Traceback" not in result.output
@@ -104,7 +105,7 @@ def test_doctor_fails_s3_when_the_bucket_is_missing(
 ) -> None:
     monkeypatch.setenv("INGEST_DESK_S3_BUCKET", "no-such-bucket-here")
     result = upgraded(desk).invoke("doctor")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_SETUP, result.output
     assert verdicts(result.output) == {"database": "ok", "s3": "FAIL", "druid": "ok"}
     assert "no-such-bucket-here" in result.output
 
@@ -119,7 +120,7 @@ def test_doctor_fails_s3_alone_when_s3_is_not_usable(
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             monkeypatch.delenv(name, raising=False)
     result = upgraded(desk).invoke("doctor")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_SETUP, result.output
     assert verdicts(result.output) == {"database": "ok", "s3": "FAIL", "druid": "ok"}
     assert "hint:" in result.output
     assert "Traceback" not in result.output
@@ -130,7 +131,7 @@ def test_doctor_fails_the_database_it_cannot_open(
 ) -> None:
     monkeypatch.setenv("INGEST_DESK_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
     result = desk.invoke("doctor")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_SETUP, result.output
     assert verdicts(result.output)["database"] == "FAIL"
     assert "Traceback" not in result.output
 

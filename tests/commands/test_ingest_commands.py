@@ -169,6 +169,7 @@ def test_retry_refuses_an_unknown_id_a_succeeded_task_and_another_file(
     assert wrong.exit_code == 1
     assert "is not the file this task was made from" in wrong.output
     assert len(accepted(fake, "other")) == 1  # nothing was run with the wrong file
+    assert desk.tasks("other")[0].state is TaskState.FAILED  # a refused retry changes nothing
 
 
 def test_cancel_shuts_down_the_running_druid_task(

@@ -103,7 +103,7 @@ def _bad_urls(server: TempPostgres) -> dict[str, tuple[str, str]]:
         "unknown database": (bare(server.url_for("no_such_db")),
                              'the server has no database "no_such_db"'),
         "refused": (base.replace(f":{server.port}/", f":{_free_port()}/"),
-                    "(connection refused)"),
+                    "refused the connection"),
         "bad sslmode": (base + "?sslmode=sometimes", 'sslmode "sometimes" is not one'),
         "port not a number": (base.replace(f":{server.port}/", ":notaport/"),
                               "the port 'notaport' is not a number"),

@@ -40,15 +40,15 @@ def test_nothing_listening_names_the_server_and_says_refused() -> None:
         f"Cannot connect to the PostgreSQL server at 127.0.0.1:{idle.port} (database tasks, "
         "user postgres): the server refused the connection (nothing is listening on that port)"
     )
-    assert "server is running" in hint
+    assert "PostgreSQL is running" in hint
 
 
 def test_an_unknown_database_on_a_running_server(pg_server: TempPostgres) -> None:  # noqa: F811
     message, hint = _plain(pg_server.url_for("no_such_db"))
     assert f"127.0.0.1:{pg_server.port} (database no_such_db" in message
-    assert message.endswith(': database "no_such_db" does not exist')
+    assert message.endswith(': the server has no database "no_such_db"')
     assert "FATAL" not in message and "connection failed" not in message
-    assert hint == "Check the database name, or ask your administrator to create it."
+    assert "Check the database name" in hint
 
 
 @pytest.mark.parametrize(
@@ -56,8 +56,10 @@ def test_an_unknown_database_on_a_running_server(pg_server: TempPostgres) -> Non
     [
         ("postgresql+psycopg://ann@127.0.0.1:notaport/tasks",
          "the port 'notaport' is not a number"),
-        ("mysql://ann@127.0.0.1/tasks", "the scheme is 'mysql' (PostgreSQL or SQLite only)"),
-        ("tasks-db", "the scheme is missing (PostgreSQL or SQLite only)"),
+        ("mysql://ann@127.0.0.1/tasks",
+         "mysql:// is not supported; the task database is PostgreSQL (or the embedded SQLite "
+         "file)"),
+        ("tasks-db", "'tasks-db' is not a database URL"),
     ],
 )
 def test_an_unusable_url_says_which_part(url: str, reason: str) -> None:

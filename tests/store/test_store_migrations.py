@@ -168,7 +168,8 @@ def test_db_command_explains_unreachable_server(pg_server: TempPostgres) -> None
     assert result.exit_code == 4
     assert result.stderr == (
         "ingest-desk: Cannot reach the task database postgresql+psycopg://postgres@127.0.0.1:1/"
-        "postgres: nothing answers at 127.0.0.1:1 (connection refused). Hint: Check the host "
+        "postgres: the server refused the connection (nothing is listening on that port). "
+        "Hint: Check the host "
         "and port, and that PostgreSQL is running there.\n"
     )
 

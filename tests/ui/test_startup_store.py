@@ -77,7 +77,7 @@ def test_unreachable_postgres_says_why_with_retry_and_keeps_a_dropped_file(
     assert empty.heading.text() == "The task database did not open"
     body = empty.body.text()
     assert f"127.0.0.1:{server.port}" in body and "refused the connection" in body
-    assert "Check that the database server is running" in body
+    assert "that PostgreSQL is running there" in body
     shown = " ".join((body, window.status.database.toolTip(), problem.text))
     assert not [raw for raw in RAW_TEXT if raw.lower() in shown.lower()], shown
     assert window.status.database.text() == "Database: unavailable"

@@ -67,9 +67,10 @@ _RULES = (
     _rule(r"failed to resolve host '([^']*)'|could not translate host name \"([^\"]*)\"",
           "the host name '{0}' is not known", "Check the host name in the URL, and the network "
           "or VPN connection."),
-    _rule(r"Connection refused", "nothing answers at {at} (connection refused)", _CHECK_SERVER,
+    _rule(r"Connection refused",
+          "the server refused the connection (nothing is listening on that port)", _CHECK_SERVER,
           transient=True),
-    _rule(r"timeout expired|timed out", "no answer from {at} in time", _CHECK_SERVER,
+    _rule(r"timeout expired|timed out", "the server did not answer in time", _CHECK_SERVER,
           transient=True),
     _rule(r"the database system is (starting up|shutting down|in recovery mode|not yet accepting)",
           "the server is {0}", _TRY_AGAIN, transient=True),
