@@ -95,6 +95,11 @@ def get_secret(secret: Secret) -> str | None:
     """The stored value, or None when absent or when this machine has no usable keyring."""
     try:
         return keyring.get_password(KEYRING_SERVICE, secret.value)
+    except NoKeyringError:
+        # A machine without a keyring is a setup, not a fault: whatever needed the secret says
+        # so in its own words (and Settings offers to keep it in memory).
+        log.info("no OS keyring to read %s from", secret.value)
+        return None
     except KeyringError as exc:
         # The name of the secret is fine to log; its value never is.
         log.warning("cannot read %s from the keyring: %s", secret.value, type(exc).__name__)

@@ -169,6 +169,27 @@ def test_the_keyring_password_is_used_by_every_command(
     assert "asks for a password and none is stored" in refused.stderr, refused.stderr
 
 
+@pytest.mark.postgres
+def test_a_machine_without_a_keyring_still_gets_one_line(
+    pg_with_password: TempPostgres, desk: Desk
+) -> None:
+    """No OS keyring at all (keyring's own 'fail' backend): the missing password is the one
+    line; the keyring's absence is not a second one."""
+    env_backend = "keyring.backends.fail.Keyring"
+    (desk.home / "settings.toml").write_text(
+        f'database_url = "{bare(pg_with_password.url)}"\n', encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "tasks"], cwd=REPO,
+        env={**desk.env(), "PYTHON_KEYRING_BACKEND": env_backend},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == EXIT_SETUP, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "asks for a password and none is stored" in lines[0]
+
+
 def test_doctor_on_a_fresh_embedded_desk_creates_nothing(desk: Desk) -> None:
     result = desk.run("doctor")
     assert "Traceback" not in result.stderr

@@ -87,7 +87,7 @@ def _admin(server: TempPostgres, database: str, *statements: str) -> None:
 def test_listeners_survive_restart_and_resync_missed_changes(
     own_server: TempPostgres, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="app.services.store.units")
+    caplog.set_level(logging.INFO, logger="app.services.store.units")
     url = own_server.create_database("restart")
     store = TaskStore.open(url)
     ids = [store.tasks.create(draft("c1", n)).id for n in range(TASKS)]

@@ -83,7 +83,7 @@ def test_writes_ride_out_a_server_restart(
 ) -> None:
     # A loaded test machine may take longer than production's 30 s to restart the server.
     monkeypatch.setattr(units, "TRANSIENT_DEADLINE_S", 120.0)
-    caplog.set_level(logging.WARNING, logger="app.services.store.units")
+    caplog.set_level(logging.INFO, logger="app.services.store.units")
     store = TaskStore.open(own_server.create_database("transient"))
     ids = [store.tasks.create(draft("c1", n)).id for n in range(20)]
     writers = [Writer(store, ids, seed) for seed in range(3)]

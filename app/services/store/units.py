@@ -51,8 +51,8 @@ S = TypeVar("S", bound=_HasEngine)
 
 def _log_retry(state: RetryCallState) -> None:
     failure = state.outcome.exception() if state.outcome else None
-    log.warning("task database: transient fault (%s); repeating the transaction (attempt %d)",
-                type(getattr(failure, "orig", failure)).__name__, state.attempt_number + 1)
+    log.info("task database: transient fault (%s); repeating the transaction (attempt %d)",
+             type(getattr(failure, "orig", failure)).__name__, state.attempt_number + 1)
 
 
 def run_unit(
