@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from app.commands.progress_line import ProgressLine, bytes_per_row
+from app.commands.progress_line import ProgressLine
 from app.commands.reading_flags import (
     check_delimiter,
     check_encoding,
@@ -20,6 +20,7 @@ from app.commands.reading_flags import (
 )
 from app.commands.terminal import printable
 from app.domain.validation import DateOrder, ValidationReport, Verdict
+from app.pipeline.read_estimate import estimate_read
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
 from app.services.report_export import export_bad_rows, report_to_dict, report_to_json
 from app.services.settings import Settings, load_settings
@@ -317,7 +318,7 @@ def stage_command(
     fmt = staging_format or settings.staging_format
     meter = None
     if show_progress if show_progress is not None else sys.stderr.isatty():
-        meter = ProgressLine(sys.stderr, bytes_per_row(file))
+        meter = ProgressLine(sys.stderr, estimate_read(file))
     try:
         outcome, result = validate_and_stage(
             source,

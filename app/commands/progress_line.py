@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-import gzip
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
-_HEAD_BYTES = 1 << 20
+from app.pipeline.read_estimate import ReadEstimate
+
 _INTERVAL_S = 0.25
 
 
-def bytes_per_row(path: Path) -> float | None:
-    """The file's average line length from its first MiB (of text, for a .gz file), or None.
-
-    MB per second is an estimate from this: the reader reports rows, not bytes.
-    """
-    try:
-        if path.suffix.lower() == ".gz":
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(_HEAD_BYTES)
-        else:
-            with path.open("rb") as handle:
-                head = handle.read(_HEAD_BYTES)
-    except (OSError, EOFError):
-        return None
-    lines = head.count(b"\n")
-    return len(head) / lines if lines else None
-
-
 class ProgressLine:
-    """Called with the rows read so far; redraws at most every quarter second."""
+    """Called with the rows read so far; redraws at most every quarter second.
+
+    MB is the shared estimate from the file's average line length (the reader reports rows).
+    """
 
     def __init__(
         self,
         stream: TextIO,
-        row_bytes: float | None,
+        estimate: ReadEstimate | None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream = stream
-        self._row_bytes = row_bytes
+        self._estimate = estimate
         self._clock = clock
         self._started = clock()
         self._last_draw = self._started
@@ -57,8 +41,8 @@ class ProgressLine:
     def text(self, now: float) -> str:
         seconds = max(now - self._started, 1e-9)
         line = f"{self._rows:,} rows  {self._rows / seconds:,.0f} rows/s"
-        if self._row_bytes is not None:
-            megabytes = self._rows * self._row_bytes / 1e6
+        if self._estimate is not None:
+            megabytes = self._estimate.bytes_at(self._rows) / 1e6
             line += f"  {megabytes:,.0f} MB  {megabytes / seconds:,.1f} MB/s"
         return f"{line}  {seconds:,.1f} s"
 

@@ -1,18 +1,21 @@
-"""The stage command's progress meter: throttled redraws, rates from rows and the file's lines."""
+"""The stage command's progress meter: throttled redraws, rates from rows and the file's lines.
+
+The line-length estimate itself (shared with the window) is tested in
+tests/pipeline/test_read_estimate.py.
+"""
 
 from __future__ import annotations
 
-import gzip
 import io
-from pathlib import Path
 
-from app.commands.progress_line import ProgressLine, bytes_per_row
+from app.commands.progress_line import ProgressLine
+from app.pipeline.read_estimate import ReadEstimate
 
 
 def test_rates_come_from_rows_and_the_average_line_length() -> None:
     now = [100.0]
     stream = io.StringIO()
-    meter = ProgressLine(stream, row_bytes=100.0, clock=lambda: now[0])
+    meter = ProgressLine(stream, ReadEstimate(100.0, None), clock=lambda: now[0])
     meter(1_000)  # no time has passed: nothing drawn yet
     assert stream.getvalue() == ""
     now[0] = 102.0
@@ -30,21 +33,8 @@ def test_rates_come_from_rows_and_the_average_line_length() -> None:
 def test_without_a_line_length_only_rows_are_shown() -> None:
     now = [5.0]
     stream = io.StringIO()
-    meter = ProgressLine(stream, row_bytes=None, clock=lambda: now[0])
+    meter = ProgressLine(stream, None, clock=lambda: now[0])
     now[0] = 7.0
     meter(10)
     meter.finish()
     assert stream.getvalue() == "\r10 rows  5 rows/s  2.0 s\x1b[K" * 2 + "\n"
-
-
-def test_line_length_of_plain_and_gzipped_files(tmp_path: Path) -> None:
-    text = b"a,b\n" + b"1234,5678\n" * 99
-    plain = tmp_path / "f.csv"
-    plain.write_bytes(text)
-    packed = tmp_path / "f.csv.gz"
-    packed.write_bytes(gzip.compress(text))
-    assert bytes_per_row(plain) == len(text) / 100
-    assert bytes_per_row(packed) == len(text) / 100
-    (tmp_path / "one").write_bytes(b"no newline")
-    assert bytes_per_row(tmp_path / "one") is None
-    assert bytes_per_row(tmp_path / "missing.csv") is None
