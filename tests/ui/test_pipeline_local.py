@@ -15,6 +15,7 @@ from app.domain.validation import ColumnType, Verdict
 from app.pipeline.choices import IngestChoices
 from app.pipeline.intake import collect_sources, datasource_slug, is_supported_name
 from app.pipeline.session import DeskSession
+from app.pipeline.steps import validate as validate_step
 from app.pipeline.steps.base import ValidationProgress
 from app.services.settings import Settings
 from tests.ui.ui_helpers import SAMPLES
@@ -49,6 +50,33 @@ def test_clean_file_stops_before_upload_with_a_clear_message(session: DeskSessio
     assert [e.to_state for e in history] == [
         TaskState.QUEUED, TaskState.VALIDATING, TaskState.READY,
     ]
+
+
+
+def test_a_long_read_reports_the_estimated_share_to_this_desk_and_the_store(
+    session: DeskSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch comes with the share of the file its rows are (from the file's average line
+    length, as the CLI's meter estimates MB); the store's row carries it for other desks."""
+    monkeypatch.setattr(validate_step, "STORE_PROGRESS_INTERVAL_S", 0.0)  # a write per batch
+    lines = (SAMPLES / "sales_clean.csv").read_bytes().splitlines(keepends=True)
+    big = tmp_path / "sales_big.csv"
+    big.write_bytes(lines[0] + b"".join(lines[1:]) * 1_500)  # 300,000 rows: three batches
+    task = session.pipeline.enqueue(big).task
+    reported: list[ValidationProgress] = []
+    stored: list[float] = []
+
+    def watch(progress: ValidationProgress) -> None:
+        reported.append(progress)
+        # The previous batch's write (this batch's follows the report).
+        stored.append(session.store.tasks.get(task.id).progress)
+
+    result = session.pipeline.run(task.id, progress=watch)
+    assert [p.rows for p in reported] == [100_000, 200_000, 300_000]
+    fractions = [p.fraction for p in reported]
+    assert fractions == pytest.approx([1 / 3, 2 / 3, 0.99], abs=0.01)
+    assert stored == pytest.approx([0.0, *fractions[:2]])
+    assert result.task.progress == 1.0  # the end of the read is not an estimate
 
 
 def test_invalid_file_explains_the_first_error_and_exports_bad_rows(

@@ -25,8 +25,11 @@ class Pool(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ValidationProgress:
+    """Rows read so far, and the estimated share of the file they are (None: not known)."""
+
     task_id: str
     rows: int
+    fraction: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from app.domain.validation import StagingResult, ValidationIssue, ValidationRepo
 from app.pipeline import choices as chosen
 from app.pipeline.choices import IngestOptions
 from app.pipeline.moves import TaskMoves
+from app.pipeline.read_estimate import estimate_read
 from app.pipeline.staged import StagingArea
 from app.pipeline.steps.base import Carry, Job, Pool, StepOutcome, ValidationProgress
 from app.pipeline.summary import summarise
@@ -81,7 +82,10 @@ class ValidateStep:
         gate = self._gate(task, job)
         current = task
         if task.state is not TaskState.VALIDATING:
-            current = self._moves.move(task, TaskState.VALIDATING, f"validating {job.path.name}")
+            # Progress starts again (a retried task may show an earlier stage's fraction).
+            current = self._moves.move(
+                task, TaskState.VALIDATING, f"validating {job.path.name}", TaskPatch(progress=0.0)
+            )
         progress = _ProgressWriter(self._moves, current, job)
         try:
             checked = self._check(current, job, progress)
@@ -195,7 +199,11 @@ def _verdict_state(verdict: Verdict, *, uploads: bool) -> TaskState:
 
 
 class _ProgressWriter:
-    """Rows read: to this desk at once, to the store (other desks) every half second."""
+    """Rows read: to this desk at once, to the store (other desks) every half second.
+
+    With them the estimated fraction of the file read (task.progress), from the file's average
+    line length: the window derives MB per second and time left from it on every desk.
+    """
 
     def __init__(self, moves: TaskMoves, task: Task, job: Job) -> None:
         self._moves = moves
@@ -204,18 +212,21 @@ class _ProgressWriter:
         self._cancelled: Callable[[], bool] = job.cancelled
         self._remote_cancel = threading.Event()
         self._last_write = time.monotonic()
+        # Here, on the worker: it reads the file's first MiB.
+        self._estimate = estimate_read(job.path) if job.path is not None else None
         # Every later write is checked against the version this run last set.
         self.version = task.version
 
     def __call__(self, rows: int) -> None:
+        fraction = self._estimate.fraction_at(rows) if self._estimate is not None else None
         if self._progress is not None:
-            self._progress(ValidationProgress(self._task_id, rows))
+            self._progress(ValidationProgress(self._task_id, rows, fraction))
         now = time.monotonic()
         if now - self._last_write < STORE_PROGRESS_INTERVAL_S:
             return
         self._last_write = now
         written = self._moves.record(
-            self._task_id, TaskPatch(rows_validated=rows), TaskState.VALIDATING
+            self._task_id, TaskPatch(rows_validated=rows, progress=fraction), TaskState.VALIDATING
         )
         if written is None:
             # Someone else moved the task on (cancelled it); stop at the next batch.
