@@ -286,7 +286,7 @@ class DeskController(QObject):
         if isinstance(progress, TransferProgress):
             self.model.queue_upload_tick(progress.task_id, progress.upload)
         else:
-            self.model.queue_rows_read(progress.task_id, progress.rows)
+            self.model.queue_rows_read(progress.task_id, progress.rows, progress.fraction)
 
     @Slot(RunResult)
     def _on_ran(self, result: RunResult) -> None:

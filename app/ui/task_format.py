@@ -94,9 +94,7 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
     if state is TaskState.QUEUED:
         return StageView(label, "waiting for a worker", 0.0, tone)
     if state is TaskState.VALIDATING:
-        # The reader streams, so the total is unknown until the end: rows read so far instead.
-        detail = f"{rows:,} rows read" if rows else "reading"
-        return StageView(label, detail, None, tone)
+        return _reading_view(task, transfer)
     if state is TaskState.READY:
         detail = f"{rows:,} rows · " if rows is not None else ""
         return StageView(label, detail + "waiting for S3 and Druid", 1.0, tone)
@@ -129,6 +127,36 @@ def stage_view(task: Task, transfer: TransferView | None = None) -> StageView:
         if transfer.eta_seconds is not None:
             detail += f" · {human_eta(transfer.eta_seconds)}"
     return StageView(label, detail, fraction, tone)
+
+
+def _reading_view(task: Task, transfer: TransferView | None) -> StageView:
+    """The estimated share read and the pace, or (no estimate) the rows read and their pace.
+
+    The reader streams, so the total is only estimated (from the file's size and its average
+    line length); with no estimate (a workbook) the bar stays busy and rows are the amount. With
+    one, the rows read are left to the Rows column beside: the cell has room for the pace.
+    """
+    label, tone, rows = STATE_LABELS[task.state], tone_of(task.state), task.rows_validated
+    if not rows:
+        return StageView(label, "reading", None, tone)
+    fraction = task.progress if 0.0 < task.progress < 1.0 else None
+    parts = [f"{fraction:.0%}" if fraction is not None else f"{rows:,} rows read"]
+    if transfer is not None and transfer.rows_per_second:
+        parts.append(f"{human_count(transfer.rows_per_second)} rows/s")
+    if transfer is not None and transfer.bytes_per_second:
+        parts.append(human_speed(transfer.bytes_per_second))
+    if fraction is not None and transfer is not None and transfer.eta_seconds is not None:
+        parts.append(human_eta(transfer.eta_seconds))
+    return StageView(label, " · ".join(parts), fraction, tone)
+
+
+def human_count(value: float) -> str:
+    """A pace in a few steady digits: 8,500; 834k; 1.3M (every digit of it flickers)."""
+    if value < 10_000:
+        return f"{value:,.0f}"
+    if value < 999_500:
+        return f"{value / 1000:.0f}k"
+    return f"{value / 1_000_000:.1f}M"
 
 
 def human_size(size: int) -> str:

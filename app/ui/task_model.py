@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 import enum
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -66,8 +67,11 @@ class TaskTableModel(ReadOnlyTableModel):
     # Every second while any task runs: the first and last row whose Duration cell has moved on.
     durationsTicked = Signal(int, int)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(parent)
+        self._clock = clock  # when progress is applied: the rates are measured against it
         # Parallel lists in display order, each row with its precomputed sort key.
         self._tasks: list[Task] = []
         self._owners: list[str] = []
@@ -80,7 +84,7 @@ class TaskTableModel(ReadOnlyTableModel):
         self._descending = False
         self._scheduled = False
         self._pending: dict[str, TaskUpdate] = {}
-        self._pending_rows: dict[str, int] = {}
+        self._pending_rows: dict[str, tuple[int, float | None]] = {}
         self._pending_ticks: dict[str, UploadProgress] = {}
         self.transfers = TransferTracker()
         self._hidden: set[str] = set()
@@ -105,9 +109,12 @@ class TaskTableModel(ReadOnlyTableModel):
             self._pending[update.task.id] = update
         self._schedule()
 
-    def queue_rows_read(self, task_id: str, rows: int) -> None:
-        """Validation progress from our own worker, between the (rarer) store writes."""
-        self._pending_rows[task_id] = rows
+    def queue_rows_read(self, task_id: str, rows: int, fraction: float | None = None) -> None:
+        """Validation progress from our own worker, between the (rarer) store writes.
+
+        Every batch lands here; the row changes (and the rates take a sample) once a flush.
+        """
+        self._pending_rows[task_id] = (rows, fraction)
         self._schedule()
 
     def queue_upload_tick(self, task_id: str, tick: UploadProgress) -> None:
@@ -138,23 +145,17 @@ class TaskTableModel(ReadOnlyTableModel):
             current = self._tasks[row]
             if update.task.version < current.version:
                 continue  # never move a row backwards
-            task = update.task
-            if (
-                task.state is current.state
-                and current.rows_validated is not None
-                and (task.rows_validated or 0) < current.rows_validated
-            ):
-                # Our worker's live count ran ahead of the store's throttled one.
-                task = dataclasses.replace(task, rows_validated=current.rows_validated)
-            self._replace(row, task, update.owner)
+            self._replace(row, _live_read_kept(update.task, current), update.owner)
             changed.add(task_id)
-        for task_id, rows in rows_read.items():
+        for task_id, (rows, fraction) in rows_read.items():
             row = self._row_of.get(task_id)
             if row is None:
                 continue
             current = self._tasks[row]
             if current.state is TaskState.VALIDATING and rows > (current.rows_validated or 0):
-                self._replace(row, dataclasses.replace(current, rows_validated=rows), None)
+                progress = current.progress if fraction is None else fraction
+                read = dataclasses.replace(current, rows_validated=rows, progress=progress)
+                self._replace(row, read, None)
                 changed.add(task_id)
         if any(self._out_of_order(self._row_of[task_id]) for task_id in changed):
             self._resort()
@@ -175,7 +176,7 @@ class TaskTableModel(ReadOnlyTableModel):
         self._keys[row] = self._sort_value(task, self._owners[row])
         self._search[row] = None
         self._note_running(task)
-        self.transfers.observe(task, time.monotonic())
+        self.transfers.observe(task, self._clock())
 
     def _note_running(self, task: Task) -> None:
         if task.state.is_terminal:
@@ -369,6 +370,8 @@ class TaskTableModel(ReadOnlyTableModel):
         task = self._tasks[index.row()]
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.PROGRESS:  # with the rates, which only the model knows
+                return stage_view(task, self.transfers.view(task)).text
             return display_text(task, self._owners[index.row()], column)
         if role == TaskRole.SORT:
             return sort_value(task, self._owners[index.row()], column)
@@ -385,3 +388,17 @@ class TaskTableModel(ReadOnlyTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATE:
             return QColor(TONE_COLORS[tone_of(task.state)])
         return None
+
+
+def _live_read_kept(task: Task, current: Task) -> Task:
+    """The store's row, with our worker's live read kept where it ran ahead of the store's
+    throttled copy (rows read and the estimated fraction)."""
+    if (
+        task.state is not current.state
+        or current.rows_validated is None
+        or (task.rows_validated or 0) >= current.rows_validated
+    ):
+        return task
+    return dataclasses.replace(
+        task, rows_validated=current.rows_validated, progress=max(task.progress, current.progress)
+    )

@@ -13,7 +13,7 @@ _COLUMN_WIDTHS = {
     Column.FILE: 190,
     Column.DATASOURCE: 140,
     Column.STATE: 100,
-    Column.PROGRESS: 300,
+    Column.PROGRESS: 350,  # room for a read's or an upload's share, pace and time left
     Column.ROWS: 70,
     Column.SIZE: 70,
     Column.OWNER: 80,

@@ -146,6 +146,48 @@ def test_local_row_counts_and_stage_view() -> None:
     assert model.task_at(0).rows_validated == 12_345
 
 
+
+def test_local_read_shows_rows_and_mb_per_second_once_it_has_moved(
+    qtmodeltester: ModelTester,
+) -> None:
+    """This desk's worker reports every batch; the row takes a sample per flush (the model's
+    timer), and after a second of samples the row says how fast the file is read."""
+    now = [1000.0]
+    model = TaskTableModel(clock=lambda: now[0])
+    size = 400 * 2**20  # a 400 MiB CSV
+    model.queue_update(update(make_task(0, state=TaskState.VALIDATING, file_size=size)))
+    model.flush()
+    qtmodeltester.check(model, force_py=True)
+    changed: list[int] = []
+    model.dataChanged.connect(lambda top_left, _bottom_right: changed.append(top_left.row()))
+    index = model.index(0, Column.PROGRESS)
+    for flush in range(1, 9):  # two seconds of flushes, a quarter second apart
+        now[0] += 0.25
+        for batch in range(1, 11):  # ten batches between flushes: one repaint, one sample
+            rows = (flush - 1) * 250_000 + batch * 25_000
+            model.queue_rows_read("task-000", rows, rows / 10_000_000)  # 10 M rows in all
+        model.flush()
+        if flush == 1:
+            # One sample: no pace yet, only what has been read (the count in its own column).
+            assert index.data() == "Validating · 2%"
+            assert model.index(0, Column.ROWS).data() == "250,000"
+    assert changed == [0] * 8
+    # 1,750,000 rows in 1.75 s; 17.5 % of 400 MiB in 1.75 s is 40 MiB a second.
+    assert index.data() == "Validating · 20% · 1.0M rows/s · 40.0 MB/s · 8s left"
+    assert model.index(0, Column.ROWS).data() == "2,000,000"
+    stage = index.data(TaskRole.STAGE)
+    assert isinstance(stage, StageView)
+    assert stage.text == index.data()
+    assert stage.fraction == 0.2
+    # The other desks' copy (the store's throttled row) does not pull the live figures back.
+    model.queue_update(
+        update(make_task(0, state=TaskState.VALIDATING, version=2, file_size=size,
+                         rows_validated=1_500_000, progress=0.15))
+    )
+    model.flush()
+    assert (model.task_at(0).rows_validated, model.task_at(0).progress) == (2_000_000, 0.2)
+    assert "1.0M rows/s" in index.data()
+
 def test_hidden_tasks_stay_hidden() -> None:
     model = filled_model(3)
     assert model.hide_task("task-001")
