@@ -25,8 +25,9 @@ from app.services.settings import data_dir
 log = logging.getLogger(__name__)
 
 # TEST ONLY: the crash-matrix tests set this to a pause point name ("validating", "uploading",
-# "submitted", "ingesting", "verifying") so a SIGKILL lands at a known moment. Never set it in
-# production.
+# "submitted", "ingesting", "verifying") so a SIGKILL lands at a known moment; the command-line
+# tests set it to "watch" (`tasks --watch` listed, its watch not begun) to send a Ctrl-C there.
+# Never set it in production.
 PAUSE_ENV = "INGEST_DESK_TEST_PAUSE_AT"
 PAUSE_SECONDS_ENV = "INGEST_DESK_TEST_PAUSE_S"
 
