@@ -29,6 +29,7 @@ from app.pipeline.intake import file_sha256
 from app.pipeline.open_uploads import survey_uploads
 from app.pipeline.runner import RunResult
 from app.pipeline.session import ClientRole, DeskSession
+from app.pipeline.staged import pause_at
 from app.pipeline.steps.base import Job, Pool
 from app.pipeline.tasks import create_task, find_task, find_unfinished
 from app.services.druid import SpecOptions
@@ -203,23 +204,38 @@ def _run_in_two_halves(
 def tasks_command(states: tuple[str, ...], as_json: bool, watch: bool, limit: int) -> None:
     """List tasks (newest first), optionally following changes live."""
     wanted = {TaskState(s) for s in states} or None
+    try:
+        _list_and_watch(wanted, as_json, watch, limit)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a watch ends, whenever it comes (even before the watch began): a quiet
+        # stop with exit 0, not click's "Aborted!" and exit 1.
+        return
+
+
+def _list_and_watch(
+    wanted: set[TaskState] | None, as_json: bool, watch: bool, limit: int
+) -> None:
     with _session(need_remote=False) as session:
+        # Before the listing: the feed starts with every task as it is (its opening resync);
+        # those versions, and the listed ones, are not news, so the watch skips them.
+        seen = session.store.tasks.versions() if watch else {}
         for task in session.store.tasks.list_tasks(states=wanted, limit=limit):
             click.echo(_as_json(task) if as_json else _line(task))
+            seen[task.id] = max(seen.get(task.id, 0), task.version)
         if not watch:
             return
+        pause_at("watch")
         feed = session.store.change_feed(poll_interval_s=0.5)
 
         def show(change: TaskChange) -> None:
-            if wanted is None or change.task.state in wanted:
-                click.echo(_as_json(change.task) if as_json else _line(change.task))
+            task = change.task
+            if task.version > seen.get(task.id, 0) and (wanted is None or task.state in wanted):
+                click.echo(_as_json(task) if as_json else _line(task))
 
         subscription = feed.subscribe(show)
         feed.start()
         try:
             threading.Event().wait()  # the feed's thread prints; this one waits for Ctrl-C
-        except KeyboardInterrupt:
-            pass
         finally:
             subscription.cancel()
             feed.stop()

@@ -21,7 +21,8 @@ from app.pipeline.database import connect_url
 from app.pipeline.local import LocalPipeline
 from app.pipeline.runner import Runner
 from app.pipeline.summary import upload_configured
-from app.services.settings import Settings
+from app.services.private_files import tighten_folder
+from app.services.settings import Settings, data_dir
 from app.services.store import ClientHeartbeat, ClientNotFoundError, Subscription, TaskStore
 from app.services.store.feed import ChangeFeed
 
@@ -159,6 +160,9 @@ class DeskSession:
         """
         # The keyring's password is added here, so the window and every command connect alike.
         url = connect_url(settings, database_url)
+        # The data folder holds the embedded database and the staged copies: this user's only.
+        # Made 0700 by whatever creates it; one an older version left 0755 is closed here.
+        tighten_folder(data_dir())
         store = TaskStore.open(url)  # makes the embedded file's folder when needed
         try:
             if role is ClientRole.COMMAND_LINE:

@@ -1,7 +1,8 @@
 """What a task leaves on this desk between steps: the staging file, its figures, its Druid spec.
 
-The files hold the user's rows, so they are kept private (folders 0700, files 0600), removed when
-the task succeeds or is removed, and the folder is held under a size cap (see StagingArea).
+The files hold the user's rows, so they are kept private (folders 0700, files 0600: see
+app.services.private_files), removed when the task succeeds or is removed, and the folder is held
+under a size cap (see StagingArea).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from pathlib import Path
 
 from app.domain.tasks import Task, TaskState
 from app.domain.validation import ColumnType, StagingPart, StagingResult
+from app.services.private_files import private_file, private_folder
 from app.services.settings import data_dir
 
 log = logging.getLogger(__name__)
 
 # TEST ONLY: the crash-matrix tests set this to a pause point name ("validating", "uploading",
-# "submitted", "ingesting", "verifying") so a SIGKILL lands at a known moment. Never set it in
-# production.
+# "submitted", "ingesting", "verifying") so a SIGKILL lands at a known moment; the command-line
+# tests set it to "watch" (`tasks --watch` listed, its watch not begun) to send a Ctrl-C there.
+# Never set it in production.
 PAUSE_ENV = "INGEST_DESK_TEST_PAUSE_AT"
 PAUSE_SECONDS_ENV = "INGEST_DESK_TEST_PAUSE_S"
 
@@ -42,24 +45,7 @@ def default_work_dir() -> Path:
     return data_dir() / "staging"
 
 
-# Windows has no POSIX modes (os.chmod only flips read-only there); a profile's folders are
-# already its user's alone through their ACLs, so there the modes are left as they are.
-_POSIX_MODES = os.name != "nt"
 _REMOVED_MARKER = ".removed"
-
-
-def private_folder(path: Path) -> Path:
-    """`path` created if missing, readable by this user only (also when an older version or the
-    umask made it 0755)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if _POSIX_MODES:
-        path.chmod(0o700)
-    return path
-
-
-def private_file(path: Path) -> None:
-    if _POSIX_MODES:
-        path.chmod(0o600)
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,14 +179,17 @@ def test_tasks_lists_filters_and_prints_json(desk: Desk, tmp_path: Path) -> None
     assert rows[2]["state"] == "failed" and rows[2]["message"] == "made to fail"
 
 
-def read_lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
-    """The process's stdout, line by line, from a reader thread (reads never block the test)."""
+def read_lines(process: subprocess.Popen[str], *, stderr: bool = False) -> queue.Queue[str]:
+    """The process's stdout (or stderr), line by line, from a reader thread (reads never block
+    the test); an empty string once the stream has ended."""
     lines: queue.Queue[str] = queue.Queue()
+    stream = process.stderr if stderr else process.stdout
 
     def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+        assert stream is not None
+        for line in stream:
             lines.put(line)
+        lines.put("")
 
     threading.Thread(target=pump, daemon=True).start()
     return lines
@@ -204,6 +207,14 @@ def wait_for_output(
             seen.append(lines.get(timeout=0.2))
         except queue.Empty:
             continue
+
+
+def until_end(lines: queue.Queue[str], timeout: float = 30) -> list[str]:
+    """The lines still to come from `read_lines`, up to the stream's end."""
+    deadline, rest = time.monotonic() + timeout, []
+    while (line := lines.get(timeout=max(deadline - time.monotonic(), 0.01))) != "":
+        rest.append(line)
+    return rest
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
@@ -226,12 +237,18 @@ def test_tasks_watch_prints_a_change_made_by_another_desk(
     watcher = desk.start("tasks", "--watch", "--state", "cancelled")
     lines, seen = read_lines(watcher), []
     try:
-        # Listed once, then again as the feed's opening resync: from here on it reports changes.
-        wait_for_output(lines, seen, f"{ids[3][:8]}  cancelled", times=2)
+        wait_for_output(lines, seen, f"{ids[3][:8]}  cancelled")  # the listing
         cancel(ids[0])
         wait_for_output(lines, seen, f"{ids[0][:8]}  cancelled")
-        # Filtered by state: the failed and queued tasks never show.
-        assert not any(line[:8] in (ids[1][:8], ids[2][:8]) for line in seen)
+        # A later change: printed after anything the feed's start or the first change could
+        # still have printed, so the counts below are final.
+        cancel(ids[2])
+        wait_for_output(lines, seen, f"{ids[2][:8]}  cancelled")
+        # Each task once: the listed one is not printed again as the watch starts, each
+        # change once.
+        assert [line[:8] for line in seen] == [ids[3][:8], ids[0][:8], ids[2][:8]], seen
+        # Filtered by state: the failed task never shows.
+        assert not any(line[:8] == ids[1][:8] for line in seen)
     finally:
         store.close()
         watcher.send_signal(signal.SIGINT)  # Ctrl-C: the watch ends cleanly
@@ -241,4 +258,44 @@ def test_tasks_watch_prints_a_change_made_by_another_desk(
             if watcher.poll() is None:
                 watcher.kill()
                 watcher.wait()
-    assert code == 0, watcher.stderr.read() if watcher.stderr else ""
+    errors = watcher.stderr.read() if watcher.stderr else ""
+    assert code == 0, errors
+    assert errors == ""  # no log line on a healthy run, not even as the watch ends
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_tasks_and_show_print_nothing_on_stderr_on_a_healthy_desk(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    # Stderr is for problems: a log record at warning level would reach it through Python's
+    # last-resort handler (the command line configures no logging).
+    desk: Desk = request.getfixturevalue("pg_desk" if backend == "postgresql" else "desk")
+    source = write_csv(tmp_path / "sales.csv", rows=30)
+    assert desk.invoke("ingest", str(source), "--datasource", "sales", "--wait").exit_code == 0
+    (task,) = desk.tasks("sales")
+    short = task.id[:8]
+    for args in (("tasks",), ("tasks", "--json"), ("show", short), ("show", short, "--json")):
+        result = desk.run(*args)
+        assert (result.returncode, result.stderr) == (0, ""), args
+        assert short in result.stdout
+
+
+def test_ctrl_c_before_the_watch_began_ends_tasks_quietly(desk: Desk, tmp_path: Path) -> None:
+    ids = make_tasks(desk, tmp_path)
+    # The test pause holds the command after its listing, before its watch starts.
+    watcher = desk.start("tasks", "--watch", INGEST_DESK_TEST_PAUSE_AT="watch")
+    stderr, errors = read_lines(watcher, stderr=True), []
+    try:
+        wait_for_output(stderr, errors, "ingest-desk: test pause at")
+        watcher.send_signal(signal.SIGINT)
+        code = watcher.wait(timeout=30)
+        errors += until_end(stderr)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    listed = watcher.stdout.read().splitlines() if watcher.stdout else []
+    assert code == 0, errors
+    # Nothing after the pause's own line: no "Aborted!", no traceback.
+    assert errors == ["ingest-desk: test pause at watch\n"]
+    assert [line[:8] for line in listed] == [i[:8] for i in reversed(ids)]

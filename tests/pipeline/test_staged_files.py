@@ -12,12 +12,12 @@ import pytest
 
 from app.domain.store import NewTask
 from app.domain.tasks import IngestMode, Task, TaskState
-from app.pipeline import staged
 from app.pipeline.choices import IngestOptions
 from app.pipeline.local import LocalPipeline
 from app.pipeline.moves import TaskMoves
 from app.pipeline.staged import StagingArea, TaskFiles
 from app.pipeline.steps import upload
+from app.services import private_files
 from app.services.settings import Settings
 from app.services.store import TaskStore
 from tests.pipeline.test_pipeline_steps import (
@@ -79,6 +79,17 @@ def test_a_folder_an_older_version_left_open_is_made_private(tmp_path: Path) -> 
 
 
 @posix_only
+def test_the_data_folder_made_for_the_staging_folder_is_private_too(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # as on most machines: left to it, a new folder is 0755
+    try:
+        data = tmp_path / "data"
+        TaskFiles.for_task(data / "staging", "t1").prepare()
+    finally:
+        os.umask(old)
+    assert (mode(data), mode(data / "staging"), mode(data / "staging" / "t1")) == (0o700,) * 3
+
+
+@posix_only
 def test_a_resumed_upload_makes_the_files_an_older_version_left_private(
     tmp_path: Path, moto: MotoServer, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,7 +116,7 @@ def test_without_posix_modes_the_files_are_written_as_they_are(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Windows: os.chmod only flips the read-only flag there, so nothing is changed.
-    monkeypatch.setattr(staged, "_POSIX_MODES", False)
+    monkeypatch.setattr(private_files, "POSIX_MODES", False)
     chmods: list[Path] = []
     monkeypatch.setattr(Path, "chmod", lambda self, *_a, **_k: chmods.append(self))
     files = TaskFiles.for_task(tmp_path / "work", "t1")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
+from app.services.private_files import create_private_file, create_private_folders, tighten_file
 from app.services.store.diagnose import parse_database_url
 from app.services.store.models import UTCDateTime
 
@@ -59,10 +60,26 @@ def make_engine(
             connect_args={**PG_KEEPALIVES, "application_name": application_name},
         )
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_database_file(Path(parsed.database))
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
     _configure_sqlite(engine)
     return engine
+
+
+# SQLite's own files next to the database; it makes them with the database file's mode.
+_SQLITE_SIBLINGS = ("-wal", "-shm", "-journal")
+
+
+def _private_database_file(path: Path) -> None:
+    """The embedded file (and its folder, when made here) readable by this user only: it holds
+    report samples with row values. Made empty with mode 0600 before SQLite opens it, so no
+    other user can ever open it; an older version's 0644 file is tightened (SQLite gives its
+    -wal/-shm/-journal files the database file's mode, older ones are tightened too)."""
+    create_private_folders(path.parent)
+    if create_private_file(path):
+        return
+    for name in ("", *_SQLITE_SIBLINGS):
+        tighten_file(path.with_name(path.name + name))
 
 
 def _configure_sqlite(engine: Engine) -> None:
