@@ -60,3 +60,12 @@ def store(store_url: str) -> Iterator[TaskStore]:
 def pg_store(pg_url: str) -> Iterator[TaskStore]:
     with TaskStore.open(pg_url) as opened:
         yield opened
+
+
+@pytest.fixture
+def own_server() -> Iterator[TempPostgres]:
+    """A cluster of its own, for a test that stops and starts the server."""
+    server = TempPostgres(max_connections=100)
+    server.start()
+    yield server
+    server.cleanup()

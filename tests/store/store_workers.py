@@ -19,7 +19,7 @@ from app.services.store import (
     TaskStore,
 )
 from tests.store.store_helpers import Recorder, db_versions
-from tests.support.delays import hold_forever
+from tests.support.delays import hold_forever, inject_delay
 from tests.support.waiting import eventually
 
 TERMINAL_EXITS = frozenset({TaskState.FAILED, TaskState.CANCELLED})
@@ -185,3 +185,44 @@ def open_store_process(url: str, barrier: Any, results: Any) -> None:
             results.put(("ok", str(store.schema_status)))
     except Exception as exc:
         results.put(("error", repr(exc)))
+
+
+ENDLESS_EXCLUDED = frozenset({TaskState.CANCELLED, TaskState.SUCCEEDED})
+
+
+class EndlessWriter(threading.Thread):
+    """Keeps moving tasks forward through a server's outage: failures are retried and nothing
+    succeeds, so the tasks never run out of moves. A lost race is normal; anything else is a
+    failed write, kept in `failures` for the test to judge."""
+
+    def __init__(self, store: TaskStore, ids: list[str], seed: int, pace_s: float = 0.0) -> None:
+        super().__init__(daemon=True)
+        self.store, self.ids, self.rng = store, ids, random.Random(seed)
+        self.pace_s = pace_s
+        self.stopping = threading.Event()
+        self.applied: list[tuple[str, int]] = []
+        self.failures: list[BaseException] = []
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                task = self.store.tasks.get(self.rng.choice(self.ids))
+                if task.state in RETRYABLE_STATES:
+                    new = self.store.tasks.retry(
+                        task.id, expected_state=task.state, expected_version=task.version,
+                        by_client="writer",
+                    )
+                else:
+                    targets = sorted(LEGAL_TRANSITIONS[task.state] - ENDLESS_EXCLUDED)
+                    new = self.store.tasks.transition(
+                        task.id, self.rng.choice(targets), expected_state=task.state,
+                        expected_version=task.version, by_client="writer",
+                    )
+                self.applied.append((new.id, new.version))
+            except (LostRaceError, IllegalTransitionError):
+                pass
+            except Exception as exc:
+                self.failures.append(exc)
+                inject_delay(0.05)  # an outage is no reason to hammer the server
+            if self.pace_s:
+                inject_delay(self.pace_s)  # a steady trickle of writes, not a flood

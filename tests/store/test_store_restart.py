@@ -3,77 +3,23 @@
 from __future__ import annotations
 
 import logging
-import random
-import threading
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from app.domain.store import ChangeSource, FeedStatus
-from app.domain.tasks import LEGAL_TRANSITIONS, RETRYABLE_STATES, TaskState
 from app.services.store import (
-    IllegalTransitionError,
-    LostRaceError,
-    StoreUnavailableError,
     TaskStore,
 )
 from app.services.store.engine import libpq_conninfo
 from app.services.store.tempcluster import TempPostgres
 from tests.store.store_helpers import Recorder, db_events, db_versions, draft, wait_until_converged
-from tests.support.delays import inject_delay
+from tests.store.store_workers import EndlessWriter
 from tests.support.waiting import wait_until
 
 LISTENERS = 4
 TASKS = 60
 WATCHER = "watcher"
-ENDLESS_EXCLUDED = frozenset({TaskState.CANCELLED, TaskState.SUCCEEDED})
-
-
-@pytest.fixture
-def own_server() -> Iterator[TempPostgres]:
-    """A cluster of its own: this test stops and starts the server."""
-    server = TempPostgres(max_connections=100)
-    server.start()
-    yield server
-    server.cleanup()
-
-
-class Writer(threading.Thread):
-    """Keeps moving tasks forward, shrugging off the outage the test causes."""
-
-    def __init__(self, store: TaskStore, ids: list[str], seed: int) -> None:
-        super().__init__(daemon=True)
-        self.store, self.ids, self.rng = store, ids, random.Random(seed)
-        self.stopping = threading.Event()
-        self.applied: list[tuple[str, int]] = []
-        self.outage_errors = 0
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                task = self.store.tasks.get(self.rng.choice(self.ids))
-                # Failures get retried and nothing succeeds, so the tasks never run out of moves.
-                if task.state in RETRYABLE_STATES:
-                    new = self.store.tasks.retry(
-                        task.id, expected_state=task.state, expected_version=task.version,
-                        by_client="writer",
-                    )
-                else:
-                    targets = sorted(LEGAL_TRANSITIONS[task.state] - ENDLESS_EXCLUDED)
-                    new = self.store.tasks.transition(
-                        task.id, self.rng.choice(targets), expected_state=task.state,
-                        expected_version=task.version, by_client="writer",
-                    )
-                self.applied.append((new.id, new.version))
-            except (LostRaceError, IllegalTransitionError):
-                pass
-            except StoreUnavailableError:
-                # The store repeats a write through a restart (units.py); only one that
-                # outlasts its deadline fails, and none should here.
-                self.outage_errors += 1
-                inject_delay(0.05)  # paced: an outage is no reason to hammer the server
-            inject_delay(0.01)  # a steady trickle of writes, not a flood
 
 
 def _admin(server: TempPostgres, database: str, *statements: str) -> None:
@@ -107,7 +53,7 @@ def test_listeners_survive_restart_and_resync_missed_changes(
         feeds.append(feed)
         recorders.append(recorder)
     assert all(feed.wait_until_live(15) for feed in feeds)
-    writers = [Writer(store, ids, seed) for seed in range(2)]
+    writers = [EndlessWriter(store, ids, seed, pace_s=0.01) for seed in range(2)]
     for writer in writers:
         writer.start()
     def writes() -> int:
@@ -172,7 +118,7 @@ def test_listeners_survive_restart_and_resync_missed_changes(
     try:
         repeated = [r for r in caplog.records if "repeating the transaction" in r.getMessage()]
         assert repeated, "the restart never hit the writers"
-        assert sum(w.outage_errors for w in writers) == 0
+        assert [w.failures for w in writers] == [[], []]
         truth_versions, truth_events = db_versions(store), db_events(store)
         missed_while_away = {
             key

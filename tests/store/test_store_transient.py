@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -17,9 +15,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.domain.tasks import LEGAL_TRANSITIONS, RETRYABLE_STATES, Task, TaskState
+from app.domain.tasks import Task, TaskState
 from app.services.store import (
-    IllegalTransitionError,
     LostRaceError,
     StoreUnavailableError,
     TaskRepository,
@@ -28,50 +25,8 @@ from app.services.store import (
 )
 from app.services.store.tempcluster import TempPostgres
 from tests.store.store_helpers import draft
+from tests.store.store_workers import EndlessWriter
 from tests.support.waiting import wait_until
-
-ENDLESS_EXCLUDED = frozenset({TaskState.CANCELLED, TaskState.SUCCEEDED})
-
-
-@pytest.fixture
-def own_server() -> Iterator[TempPostgres]:
-    """A cluster of its own: this test stops and starts the server."""
-    server = TempPostgres(max_connections=60)
-    server.start()
-    yield server
-    server.cleanup()
-
-
-class Writer(threading.Thread):
-    """Moves tasks forward as fast as it can; anything but a lost race is a failed write."""
-
-    def __init__(self, store: TaskStore, ids: list[str], seed: int) -> None:
-        super().__init__(daemon=True)
-        self.store, self.ids, self.rng = store, ids, random.Random(seed)
-        self.stopping = threading.Event()
-        self.applied = 0
-        self.failures: list[BaseException] = []
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                task = self.store.tasks.get(self.rng.choice(self.ids))
-                if task.state in RETRYABLE_STATES:
-                    self.store.tasks.retry(
-                        task.id, expected_state=task.state, expected_version=task.version,
-                        by_client="writer",
-                    )
-                else:
-                    targets = sorted(LEGAL_TRANSITIONS[task.state] - ENDLESS_EXCLUDED)
-                    self.store.tasks.transition(
-                        task.id, self.rng.choice(targets), expected_state=task.state,
-                        expected_version=task.version, by_client="writer",
-                    )
-                self.applied += 1
-            except (LostRaceError, IllegalTransitionError):
-                pass
-            except Exception as exc:
-                self.failures.append(exc)
 
 
 @pytest.mark.slow
@@ -86,16 +41,16 @@ def test_writes_ride_out_a_server_restart(
     caplog.set_level(logging.INFO, logger="app.services.store.units")
     store = TaskStore.open(own_server.create_database("transient"))
     ids = [store.tasks.create(draft("c1", n)).id for n in range(20)]
-    writers = [Writer(store, ids, seed) for seed in range(3)]
+    writers = [EndlessWriter(store, ids, seed) for seed in range(3)]
     for writer in writers:
         writer.start()
     try:
-        wait_until(lambda: all(w.applied >= 5 for w in writers), "the writers were under way")
+        wait_until(lambda: all(len(w.applied) >= 5 for w in writers), "the writers were under way")
         own_server.stop(mode)  # every connection is terminated mid-transaction
         own_server.start()
-        before = [w.applied for w in writers]
+        before = [len(w.applied) for w in writers]
         wait_until(
-            lambda: all(w.applied >= b + 20 for w, b in zip(writers, before, strict=True)),
+            lambda: all(len(w.applied) >= b + 20 for w, b in zip(writers, before, strict=True)),
             "every writer wrote on after the restart", timeout=120,
         )
     finally:
