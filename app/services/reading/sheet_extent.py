@@ -10,11 +10,13 @@ with a sentence instead.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 # About 32 bytes a cell in the reader: 30 million cells is about 1 GB.
 MAX_SHEET_CELLS = 30_000_000
 _CELL_REF = re.compile(rb'<c[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _CARRY = 64  # bytes kept from a chunk's end, so a reference split between chunks is still seen
+_LETTERS, _DIGITS = itemgetter(0), itemgetter(1)
 
 
 def column_number(letters: bytes) -> int:
@@ -42,10 +44,15 @@ class SheetExtent:
 
     def __call__(self, chunk: bytes) -> None:
         text = self._tail + chunk
-        for letters, digits in _CELL_REF.findall(text):
-            self.rows = max(self.rows, int(digits))
-            self.columns = max(self.columns, column_number(letters))
         self._tail = text[-_CARRY:]
+        refs = _CELL_REF.findall(text)
+        if not refs:
+            return
+        # A chunk holds thousands of cells but few distinct columns and rows: reduce to those
+        # in C (set, map) before any Python-level arithmetic (a loop per cell cost the xlsx
+        # path more than the reader itself).
+        self.rows = max(self.rows, *map(int, set(map(_DIGITS, refs))))
+        self.columns = max(self.columns, *map(column_number, set(map(_LETTERS, refs))))
 
     @property
     def cells(self) -> int:
