@@ -7,13 +7,11 @@ import time
 from app.domain.druid import DruidTaskState, DruidTaskStatus
 from app.domain.store import TaskPatch
 from app.domain.tasks import Task, TaskState
-from app.pipeline.moves import StepFailed, StepStopped, TaskMoves
-from app.pipeline.remote_connections import Connections
+from app.pipeline.moves import StepFailed, StepStopped
 from app.pipeline.staged import pause_at
-from app.pipeline.steps.base import Job, Pool, StepOutcome
-from app.pipeline.steps.remote_errors import translated
+from app.pipeline.steps.base import Job, StepOutcome
+from app.pipeline.steps.remote_errors import RemoteStep
 from app.services.druid import DruidError
-from app.services.store import TaskStore
 
 # The Overlord may not list a just-submitted task for a moment; this many answers in a row
 # without it mean its metadata is gone and nothing will ever finish.
@@ -24,20 +22,10 @@ _SILENT_INTERVALS = 20
 _MIN_SILENCE_S = 5.0
 
 
-class FollowStep:
+class FollowStep(RemoteStep):
     """Waits for Druid's answers (one bulk request per interval for every followed task)."""
 
     name = "follow"
-    pool = Pool.NETWORK
-
-    def __init__(self, store: TaskStore, moves: TaskMoves, connections: Connections) -> None:
-        self._store = store
-        self._moves = moves
-        self._conn = connections
-
-    def run(self, task: Task, job: Job) -> StepOutcome:
-        with translated():
-            return self._run(task, job)
 
     def _run(self, task: Task, job: Job) -> StepOutcome:
         druid_task_id = task.druid_task_id

@@ -11,29 +11,22 @@ from app.domain.tasks import Task, TaskState
 from app.pipeline.moves import StepFailed, TaskMoves
 from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import TaskFiles, pause_at
-from app.pipeline.steps.base import Job, Pool, StepOutcome
-from app.pipeline.steps.remote_errors import translated
+from app.pipeline.steps.base import Job, StepOutcome
+from app.pipeline.steps.remote_errors import RemoteStep
 from app.services.druid import IngestionSpec
 from app.services.store import TaskStore
 
 
-class SubmitStep:
+class SubmitStep(RemoteStep):
     """Submits the spec the task row keeps, so any desk can do it after an adoption."""
 
     name = "submit"
-    pool = Pool.NETWORK
 
     def __init__(
         self, store: TaskStore, moves: TaskMoves, connections: Connections, work_dir: Path
     ) -> None:
-        self._store = store
-        self._moves = moves
-        self._druid = connections.druid
+        super().__init__(store, moves, connections)
         self._work_dir = work_dir
-
-    def run(self, task: Task, job: Job) -> StepOutcome:
-        with translated():
-            return self._run(task, job)
 
     def _run(self, task: Task, job: Job) -> StepOutcome:
         druid_task_id = task.druid_task_id
@@ -47,13 +40,14 @@ class SubmitStep:
         sent_spec_id = json.loads(body).get("id")
         if sent_spec_id != druid_task_id:
             raise StepFailed(f"the saved spec is for {sent_spec_id}, not {druid_task_id}")
-        self._druid.submit(IngestionSpec(druid_task_id, task.datasource, task.mode, None, body))
+        spec = IngestionSpec(druid_task_id, task.datasource, task.mode, None, body)
+        self._conn.druid.submit(spec)
         pause_at("submitted")
         return self._accepted(task, druid_task_id, job)
 
     def _without_spec(self, task: Task, druid_task_id: str, job: Job) -> StepOutcome:
         # Without the spec we can only find out whether it went.
-        status = self._druid.task_status(druid_task_id)
+        status = self._conn.druid.task_status(druid_task_id)
         if status.state is DruidTaskState.UNKNOWN:
             message = (
                 f"Druid never received task {druid_task_id} and its spec was not recorded: "

@@ -14,13 +14,12 @@ from app.domain.validation import StagingPart, StagingResult
 from app.pipeline.moves import TaskMoves
 from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import pause_at
-from app.pipeline.steps.base import Job, Pool, StepOutcome, TransferProgress
-from app.pipeline.steps.remote_errors import translated
+from app.pipeline.steps.base import Job, StepOutcome, TransferProgress
+from app.pipeline.steps.remote_errors import RemoteStep
 from app.pipeline.steps.verify import count_rows
 from app.services.druid import aligned_interval, build_spec
 from app.services.druid.granularity import choose_granularity
 from app.services.storage import OpenUpload, object_key, part_size_for
-from app.services.store import TaskStore
 
 _PROGRESS_WRITE_S = 0.5  # other clients see upload progress through the store; bounded writes
 _UPLOAD_TICK_S = 0.25  # the window repaints on a timer; more ticks would be wasted
@@ -43,20 +42,10 @@ class _Uploaded:
     last: UploadResult
 
 
-class UploadStep:
+class UploadStep(RemoteStep):
     """Each part goes up as a resumable multipart upload whose id the task row keeps."""
 
     name = "upload"
-    pool = Pool.NETWORK
-
-    def __init__(self, store: TaskStore, moves: TaskMoves, connections: Connections) -> None:
-        self._store = store
-        self._moves = moves
-        self._conn = connections
-
-    def run(self, task: Task, job: Job) -> StepOutcome:
-        with translated():
-            return self._run(task, job)
 
     def _run(self, task: Task, job: Job) -> StepOutcome:
         staging = job.carry.staging

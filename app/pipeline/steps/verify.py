@@ -10,8 +10,8 @@ from app.domain.tasks import IngestMode, Task, TaskState, VerifyPlan
 from app.pipeline.moves import StepStopped, TaskMoves
 from app.pipeline.remote_connections import Connections
 from app.pipeline.staged import StagingArea, pause_at
-from app.pipeline.steps.base import Job, Pool, StepOutcome
-from app.pipeline.steps.remote_errors import translated
+from app.pipeline.steps.base import Job, StepOutcome
+from app.pipeline.steps.remote_errors import RemoteStep
 from app.services.druid import DruidClient, DruidSqlError
 from app.services.store import TaskStore
 
@@ -36,24 +36,17 @@ def count_rows(druid: DruidClient, datasource: str, interval: Interval) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
-class VerifyStep:
+class VerifyStep(RemoteStep):
     """Succeeded means Druid's own figures match: rowStats, then SQL counts in the plan's
     interval. A task without a recorded plan fails; it never succeeds unchecked."""
 
     name = "verify"
-    pool = Pool.NETWORK
 
     def __init__(
         self, store: TaskStore, moves: TaskMoves, connections: Connections, staging: StagingArea
     ) -> None:
-        self._store = store
-        self._moves = moves
-        self._druid = connections.druid
+        super().__init__(store, moves, connections)
         self._staging = staging
-
-    def run(self, task: Task, job: Job) -> StepOutcome:
-        with translated():
-            return self._run(task, job)
 
     def _run(self, task: Task, job: Job) -> StepOutcome:
         druid_task_id = task.druid_task_id
@@ -67,7 +60,7 @@ class VerifyStep:
                 "by an older version of Ingest Desk), so Druid SQL cannot confirm the rows; "
                 "check the datasource, then retry the task to ingest it again.",
             )
-        stats = self._druid.reports(druid_task_id)
+        stats = self._conn.druid.reports(druid_task_id)
         if stats.processed != plan.rows or not stats.clean:
             return self._fail(task, job, _stats_mismatch(stats, plan.rows))
         return self._count(task, plan, stats, job)
@@ -80,7 +73,7 @@ class VerifyStep:
             # Published segments reach the broker a little after the task ends, and a new
             # table may be listed a moment before the SQL planner can query it.
             try:
-                held: int | None = count_rows(self._druid, task.datasource, plan.interval)
+                held: int | None = count_rows(self._conn.druid, task.datasource, plan.interval)
             except DruidSqlError as exc:
                 held, last_error = None, str(exc)
             if held == plan.expected:
