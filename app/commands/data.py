@@ -18,7 +18,7 @@ from app.commands.reading_flags import (
     normal_delimiter,
     template_problem,
 )
-from app.commands.terminal import printable
+from app.commands.terminal import echo_decisions, printable
 from app.domain.validation import DateOrder, ValidationReport, Verdict
 from app.pipeline.read_estimate import estimate_read
 from app.services.reading import ReadOptions, UnreadableFileError, open_source
@@ -155,10 +155,7 @@ def _print_report(report: ValidationReport) -> None:
         sheet_line = f"Sheet:   {printable(report.sheet)}"
         echo(sheet_line + (f"   other sheets: {others}" if others else ""))
     echo(f"Rows:    {report.rows:,}")
-    echo("How the file was read:")
-    for decision in report.decisions:
-        value = "tab" if decision.value == "\t" else printable(decision.value)
-        echo(f"  {decision.name:<16} {value:<12} {printable(decision.reason, _LONG)}")
+    echo_decisions(report.decisions, _LONG)
     echo("Columns:")
     for column in report.columns:
         span = ""

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from app.commands.terminal import printable
+from app.commands.terminal import echo_decisions, printable
 from app.domain.store import TaskEvent
 from app.domain.tasks import Task
 from app.domain.validation import ValidationReport
@@ -86,10 +86,7 @@ def _print_report(report: ValidationReport) -> None:
     echo = click.echo
     echo(f"Verdict:    {report.verdict.value.upper()}, {report.rows:,} rows"
          + (f", {report.rows_with_errors:,} with errors" if report.rows_with_errors else ""))
-    echo("How the file was read:")
-    for decision in report.decisions:
-        value = "tab" if decision.value == "\t" else printable(decision.value)
-        echo(f"  {decision.name:<16} {value:<12} {printable(decision.reason, _LONG)}")
+    echo_decisions(report.decisions, _LONG)
     echo("Columns:")
     for column in report.columns:
         echo(f"  {printable(column.name):<24} {column.type.value:<9} "

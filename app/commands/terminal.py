@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
+
+import click
+
+from app.domain.validation import SniffDecision
 
 # Enough for any real file name or cell; a 50 MB cell must not flood the terminal.
 DEFAULT_LIMIT = 200
@@ -36,3 +41,12 @@ def printable(text: object, limit: int = DEFAULT_LIMIT) -> str:
     if any(_unsafe(char) for char in shown):
         shown = "".join(_escaped(char) if _unsafe(char) else char for char in shown)
     return f"{shown}… ({len(value):,} characters)" if cut else shown
+
+
+def echo_decisions(decisions: Iterable[SniffDecision], limit: int) -> None:
+    """How a file was read (delimiter, encoding, header...), one escaped line per decision: the
+    `validate` report and a stored report in `show` print it alike."""
+    click.echo("How the file was read:")
+    for decision in decisions:
+        value = "tab" if decision.value == "\t" else printable(decision.value)
+        click.echo(f"  {decision.name:<16} {value:<12} {printable(decision.reason, limit)}")
