@@ -156,11 +156,10 @@ class TaskMoves:
                 f"Task {task_id[:8]} is {task.state}; only failed, cancelled or invalid tasks "
                 "can be retried."
             )
-        again = self._store.tasks.retry(
+        return self._store.tasks.retry(
             task_id, expected_state=task.state, expected_version=task.version,
             by_client=self._client_id, message=message,
         )
-        return keep_upload(self._store, task, again)
 
     def _transition(
         self,
@@ -175,17 +174,3 @@ class TaskMoves:
             task_id, target, expected_state=expected, expected_version=version,
             by_client=self._client_id, message=message, patch=patch,
         )
-
-
-def keep_upload(store: TaskStore, before: Task, again: Task) -> Task:
-    """A retried task keeps the id of the upload its failed attempt left open, so the next run
-    resumes it and a cancel can still abort it (the store's retry clears every run detail)."""
-    if before.state is not TaskState.FAILED or not before.multipart_upload_id or before.s3_uri:
-        return again
-    try:
-        return store.tasks.update(
-            again.id, TaskPatch(multipart_upload_id=before.multipart_upload_id),
-            expected_state=TaskState.QUEUED, owner=again.owner_client or again.source_client,
-        )
-    except LostRaceError:
-        return store.tasks.get(again.id)  # moved on already; the upload step finds it by key

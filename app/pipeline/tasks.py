@@ -9,7 +9,6 @@ from pathlib import Path
 from app.domain.store import NewTask, TaskPatch
 from app.domain.tasks import ADOPTABLE_STATES, Task, TaskState
 from app.pipeline.choices import IngestChoices, choices_to_dict
-from app.pipeline.moves import keep_upload
 from app.services.store import ClientNotFoundError, LostRaceError, TaskStore
 
 # Desks beat every 5 s: six missed beats, so a desk busy for a moment is not taken for gone.
@@ -140,7 +139,6 @@ def _queue_again(
             task.id, expected_state=task.state, expected_version=task.version,
             by_client=client_id, message=message,
         )
-        again = keep_upload(store, task, again)
         if again.source_client != client_id:
             again = store.tasks.take_over_source(
                 again.id, expected_version=again.version, by_client=client_id, lease=lease

@@ -7,14 +7,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    exists,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
@@ -262,7 +255,9 @@ class TaskRepository:
         by_client: str | None,
         message: str | None = None,
     ) -> Task:
-        """Start a fresh attempt from the queue; the source client owns it again."""
+        """Start a fresh attempt from the queue; the source client owns it again. Run details are
+        cleared, but an upload a failed attempt left unfinished keeps its id (the next run
+        resumes it, a cancel can still abort it)."""
         if expected_state not in RETRYABLE_STATES:
             raise IllegalTransitionError(task_id, expected_state, TaskState.QUEUED)
         cleared: dict[str, Any] = {
@@ -273,6 +268,10 @@ class TaskRepository:
                 "druid_spec", "report", *PLAN_FIELDS,
             )
         }
+        if expected_state is TaskState.FAILED:
+            # SET reads the row as it was: this s3_uri is the failed attempt's.
+            cleared["multipart_upload_id"] = case(
+                (TASKS.c.s3_uri.is_(None), TASKS.c.multipart_upload_id))
         values = {
             **cleared,
             "state": TaskState.QUEUED.value,
